@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gridd/gridd/api"
+	"github.com/gridd/gridd/internal/grid"
+	"github.com/gridd/gridd/internal/httpapi"
+)
+
+// serve runs the API server until ctx ends.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.bind(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := c.logger(stderr)
+	svc, st, err := c.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := bootstrap(ctx, svc, c.bootstrapToken, stderr); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	handler := httpapi.New(svc, httpapi.Options{BasePath: c.basePath, OpenAPI: api.OpenAPI, Logger: log})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("gridd listening", "addr", ln.Addr().String(), "base", c.basePath)
+	fmt.Fprintf(stdout, "gridd listening on http://%s%s\n", ln.Addr(), c.basePath)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
+		defer cancel()
+		return srv.Shutdown(shutdownCtx)
+	})
+	return g.Wait()
+}
+
+// bootstrap makes sure there is a platform to log in to. With a bootstrap token it ensures
+// the default platform holds exactly that token with every permission; without one, on an
+// empty database, it creates a sandbox platform and prints its credentials once.
+func bootstrap(ctx context.Context, svc *grid.Service, spec string, stderr io.Writer) error {
+	platforms, err := svc.Store().ListPlatforms(ctx)
+	if err != nil {
+		return err
+	}
+	if spec == "" && len(platforms) > 0 {
+		return nil
+	}
+	var platform *grid.Platform
+	if len(platforms) > 0 {
+		platform = platforms[0]
+	} else {
+		platform, err = svc.CreatePlatform(ctx, grid.PlatformSpec{Name: "default", UMADomain: "sandbox.gridd.local", Sandbox: true})
+		if err != nil {
+			return fmt.Errorf("bootstrap: create default platform: %w", err)
+		}
+	}
+	if spec == "" {
+		tok, secret, err := svc.IssueToken(ctx, platform.ID, grid.NewTokenSpec{Name: "bootstrap", Permissions: grid.AllPermissions})
+		if err != nil {
+			return fmt.Errorf("bootstrap: create token: %w", err)
+		}
+		fmt.Fprintf(stderr, "\nCreated sandbox platform %s with an API token (shown once):\n  client id: %s\n  secret:    %s\n  curl -u %s:%s ...\n\n",
+			platform.ID, tok.ClientID, secret, tok.ClientID, secret)
+		return nil
+	}
+	clientID, secret, ok := strings.Cut(spec, ":")
+	if !ok || clientID == "" || secret == "" {
+		return errors.New("GRIDD_BOOTSTRAP_TOKEN must be TOKEN_ID:SECRET")
+	}
+	existing, err := svc.Authenticate(ctx, clientID, secret)
+	if err == nil {
+		if len(existing.Token.Permissions) != len(grid.AllPermissions) {
+			return fmt.Errorf("bootstrap token %s exists without every permission: revoke it first", clientID)
+		}
+		return nil
+	}
+	if !errors.Is(err, grid.ErrUnauthorized) {
+		return err
+	}
+	_, _, err = svc.IssueToken(ctx, platform.ID, grid.NewTokenSpec{Name: "bootstrap", Permissions: grid.AllPermissions, ClientID: clientID, Secret: secret})
+	if e, ok := grid.AsError(err); ok && e.Status == 409 {
+		return fmt.Errorf("bootstrap token %s exists with another secret: revoke it (gridd token revoke) or use another id", clientID)
+	}
+	return err
+}

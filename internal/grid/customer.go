@@ -1,0 +1,318 @@
+package grid
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/gridd/gridd/internal/refdata"
+)
+
+// CreateCustomer validates a create request, applies the platform's verification rules and
+// stores the customer with its first history entry in one transaction. It needs MANAGE.
+func (s *Service) CreateCustomer(ctx context.Context, p *Principal, in *CustomerInput) (*Customer, error) {
+	if err := p.Require(PermManage); err != nil {
+		return nil, err
+	}
+	c, sec, err := s.prepareCustomer(p.Platform, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sealSecrets(c, sec); err != nil {
+		return nil, err
+	}
+	generatedUMA := in.UMAAddress == nil
+	for attempt := 0; ; attempt++ {
+		err = s.tx(ctx, func(tx Tx) error { return s.insertCustomer(ctx, tx, c, p.Token.ID) })
+		var dup *DuplicateError
+		if errors.As(err, &dup) && dup.Key == KeyUMAAddress && generatedUMA && attempt < 3 {
+			// The derived address was taken: fall back to a random one.
+			c.UMAAddress = "$" + randomHex(8) + "@" + p.Platform.UMADomain
+			continue
+		}
+		return c, duplicateToConflict(err)
+	}
+}
+
+// insertCustomer writes a new customer and its first history entry inside tx.
+func (s *Service) insertCustomer(ctx context.Context, tx Tx, c *Customer, actor string) error {
+	if err := tx.InsertCustomer(ctx, c); err != nil {
+		return err
+	}
+	return tx.InsertStatusChange(ctx, &StatusChange{
+		ID: NewID("StatusChange"), CustomerID: c.ID, PlatformID: c.PlatformID,
+		To: c.Status, Reason: c.initialReason, Actor: actor, At: c.CreatedAt,
+	})
+}
+
+func duplicateToConflict(err error) error {
+	var dup *DuplicateError
+	if !errors.As(err, &dup) {
+		return err
+	}
+	switch dup.Key {
+	case KeyUMAAddress:
+		return &Error{Status: 409, Code: CodeUMAAddressExists, Message: "another active customer already has this UMA address",
+			Fields: []FieldError{{Field: "umaAddress", Message: "is already taken"}}}
+	case KeyPlatformCustomerID:
+		return &Error{Status: 409, Code: CodeConflict, Message: "another active customer already has this platformCustomerId",
+			Fields: []FieldError{{Field: "platformCustomerId", Message: "is already taken"}}}
+	}
+	return Errorf(409, CodeConflict, "the request conflicts with an existing resource")
+}
+
+// PrepareCustomer validates a create request and builds the customer it describes without
+// storing it. Bulk import uses it so that every row meets exactly the rules of the API.
+func (s *Service) PrepareCustomer(p *Platform, in *CustomerInput) (*Customer, error) {
+	c, sec, err := s.prepareCustomer(p, in)
+	if err != nil {
+		return nil, err
+	}
+	return c, s.sealSecrets(c, sec)
+}
+
+func (s *Service) prepareCustomer(p *Platform, in *CustomerInput) (*Customer, *Secrets, error) {
+	now := s.Now()
+	var fe FieldErrors
+	var typ CustomerType
+	switch {
+	case in.CustomerType == nil:
+		fe.Add("customerType", "is required")
+	case *in.CustomerType == string(Individual), *in.CustomerType == string(Business):
+		typ = CustomerType(*in.CustomerType)
+	default:
+		fe.AddEnum("customerType", enumCustomerType)
+	}
+	in.validateFields(&fe, typ, now)
+	if typ == Business {
+		if in.Business == nil {
+			fe.Add("businessInfo", "is required for BUSINESS customers")
+		} else {
+			b := in.Business
+			for field, v := range map[string]*string{"legalName": b.LegalName, "country": b.Country, "taxId": b.TaxID, "incorporatedOn": b.IncorporatedOn} {
+				if v == nil {
+					fe.Add("businessInfo."+field, "is required")
+				}
+			}
+		}
+	}
+	if a := in.Address; a != nil {
+		for field, v := range map[string]*string{"line1": a.Line1, "postalCode": a.PostalCode, "country": a.Country} {
+			if v == nil {
+				fe.Add("address."+field, "is required")
+			}
+		}
+	}
+	if in.Consent != nil && in.Consent.TermsVersion != nil && *in.Consent.TermsVersion != "" &&
+		!slices.Contains(TermsVersions, *in.Consent.TermsVersion) && len(fe) == 0 {
+		return nil, nil, &Error{Status: 400, Code: CodeTermsVersionNotFound,
+			Message: fmt.Sprintf("end-user terms version %q does not exist; the current version is %s", *in.Consent.TermsVersion, TermsVersions[len(TermsVersions)-1]),
+			Fields:  []FieldError{{Field: "endUserTermsConsent.termsVersion", Message: "unknown terms version"}}}
+	}
+	sentStatus := in.KYCStatus
+	if typ == Business {
+		sentStatus = in.KYBStatus
+	}
+	if sentStatus != nil && !p.Regulated {
+		fe.Add(statusField(typ), "can only be set by a regulated financial institution")
+	}
+	region, currencies := s.inferRegionCurrencies(&fe, p, in)
+	fe = sortFieldErrors(fe)
+	if err := fe.Err(); err != nil {
+		return nil, nil, err
+	}
+	if in.UMAAddress != nil {
+		if msg := checkUMAAddress(*in.UMAAddress, p.UMADomain); msg != "" {
+			return nil, nil, &Error{Status: 400, Code: CodeInvalidUMAAddress, Message: "umaAddress " + msg,
+				Fields: []FieldError{{Field: "umaAddress", Message: msg, Format: "uma-address"}}}
+		}
+	}
+
+	c := &Customer{
+		ID: NewID("Customer"), PlatformID: p.ID, Type: typ,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	sec := &Secrets{}
+	in.apply(c, sec)
+	c.Region, c.Currencies = region, currencies
+	if in.PlatformCustomerID != nil {
+		c.PlatformCustomerID = strings.TrimSpace(*in.PlatformCustomerID)
+	} else {
+		c.PlatformCustomerID = randomHex(8)
+	}
+	if in.UMAAddress != nil {
+		c.UMAAddress = normalizeUMA(*in.UMAAddress)
+	} else {
+		local := strings.ToLower(c.PlatformCustomerID)
+		if !reUMALocal.MatchString(local) {
+			local = randomHex(8)
+		}
+		c.UMAAddress = "$" + local + "@" + p.UMADomain
+	}
+	c.Status, c.initialReason = initialStatus(p, c, sentStatus)
+	if len(p.ContactVerification) > 0 {
+		c.Profile.ContactVerification = map[string]string{}
+		for _, ch := range p.ContactVerification {
+			c.Profile.ContactVerification[ch] = "PENDING"
+		}
+	}
+	return c, sec, nil
+}
+
+func statusField(t CustomerType) string {
+	if t == Business {
+		return "kybStatus"
+	}
+	return "kycStatus"
+}
+
+// initialStatus decides a new customer's verification status (SCOPE: a regulated platform may
+// set it; sandbox platforms follow the documented magic suffixes; otherwise UNVERIFIED).
+func initialStatus(p *Platform, c *Customer, sent *string) (Status, string) {
+	switch {
+	case sent != nil:
+		return Status(*sent), "SET_BY_PLATFORM"
+	case p.Sandbox && c.Type == Individual:
+		return SandboxKYCStatus(c.Profile.FullName), "SANDBOX_SUFFIX"
+	default:
+		// Sandbox businesses start UNVERIFIED too: the registration-number suffix decides at
+		// verification time.
+		return StatusUnverified, "CREATED"
+	}
+}
+
+// SandboxKYCStatus is the status a sandbox individual gets at creation from the last three
+// characters of its full name: 001 PENDING, 002 REJECTED, 003 UNVERIFIED, anything else APPROVED.
+func SandboxKYCStatus(fullName string) Status {
+	switch suffix(fullName) {
+	case "001":
+		return StatusPending
+	case "002":
+		return StatusRejected
+	case "003":
+		return StatusUnverified
+	}
+	return StatusApproved
+}
+
+func suffix(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) < 3 {
+		return s
+	}
+	return s[len(s)-3:]
+}
+
+// inferRegionCurrencies fills in the region and currencies the request left out. Currencies
+// default to the region's local currency; a region defaults to the one country the customer's
+// fiat currency identifies; a request with neither takes the platform's first currency.
+func (s *Service) inferRegionCurrencies(fe *FieldErrors, p *Platform, in *CustomerInput) (string, []string) {
+	var region string
+	var currencies []string
+	if in.Region != nil {
+		region = *in.Region
+	}
+	if in.Currencies != nil {
+		currencies = slices.Clone(*in.Currencies)
+		for i, c := range currencies {
+			if refdata.IsCurrency(c) && !p.Supports(c) {
+				fe.Add(fmt.Sprintf("currencies[%d]", i), "%s is not among the platform's supported currencies", c)
+			}
+		}
+	}
+	if currencies == nil {
+		switch {
+		case region != "" && refdata.IsCountry(region):
+			local, ok := refdata.CountryCurrency(region)
+			if !ok || !p.Supports(local) {
+				fe.Add("currencies", "cannot be inferred for region %s: the platform does not support its local currency; send currencies", region)
+				return region, nil
+			}
+			currencies = []string{local}
+		case region == "" && len(p.Currencies) > 0:
+			currencies = []string{p.Currencies[0].Code}
+		case region == "":
+			fe.Add("currencies", "is required: the platform has no supported currencies")
+		}
+	}
+	if region == "" {
+		for _, c := range currencies {
+			if home, ok := refdata.CurrencyHomeCountry(c); ok {
+				if region != "" && region != home {
+					// Fiat currencies of two countries: the region cannot be told.
+					region = ""
+					break
+				}
+				region = home
+			}
+		}
+	}
+	return region, currencies
+}
+
+var reUMAAddress = regexp.MustCompile(`^\$([A-Za-z0-9._+-]{1,64})@([A-Za-z0-9.-]+)$`)
+
+// checkUMAAddress returns what is wrong with a UMA address for a platform, or "".
+func checkUMAAddress(addr, domain string) string {
+	m := reUMAAddress.FindStringSubmatch(addr)
+	if m == nil {
+		return "must have the form $name@" + domain + " (name: 1 to 64 of a-z 0-9 . _ + -)"
+	}
+	if !strings.EqualFold(m[2], domain) {
+		return "must use the platform's UMA domain " + domain
+	}
+	return ""
+}
+
+// normalizeUMA lower-cases a UMA address: its user part is case-insensitive.
+func normalizeUMA(addr string) string { return strings.ToLower(addr) }
+
+func (s *Service) sealSecrets(c *Customer, sec *Secrets) error {
+	if sec.Identifier == "" && sec.TaxID == "" {
+		c.Sealed = nil
+		return nil
+	}
+	raw, err := json.Marshal(sec)
+	if err != nil {
+		return err
+	}
+	c.Sealed, err = s.sealer.Seal(raw)
+	if err != nil {
+		return fmt.Errorf("seal customer secrets: %w", err)
+	}
+	return nil
+}
+
+// OpenSecrets decrypts a customer's write-only values.
+func (s *Service) OpenSecrets(c *Customer) (*Secrets, error) {
+	sec := &Secrets{}
+	if len(c.Sealed) == 0 {
+		return sec, nil
+	}
+	raw, err := s.sealer.Open(c.Sealed)
+	if err != nil {
+		return nil, fmt.Errorf("open secrets of %s: %w", c.ID, err)
+	}
+	return sec, json.Unmarshal(raw, sec)
+}
+
+// GetCustomer returns one of the caller's platform's customers. It needs VIEW.
+func (s *Service) GetCustomer(ctx context.Context, p *Principal, id string) (*Customer, error) {
+	if err := p.Require(PermView); err != nil {
+		return nil, err
+	}
+	c, err := s.store.GetCustomer(ctx, p.Platform.ID, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, NotFound(CodeUserNotFound, "customer "+id)
+	}
+	return c, err
+}
+
+func sortFieldErrors(fe FieldErrors) FieldErrors {
+	slices.SortStableFunc(fe, func(a, b FieldError) int { return strings.Compare(a.Field, b.Field) })
+	return fe
+}

@@ -1,0 +1,213 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/gridd/gridd/internal/grid"
+)
+
+const customerCols = `id, platform_id, platform_customer_id, customer_type, region, uma_address, status, currencies, profile, sealed, created_at, updated_at, deleted_at`
+
+func scanCustomer(sc interface{ Scan(...any) error }) (*grid.Customer, error) {
+	var c grid.Customer
+	var cur, profile string
+	var created, updated int64
+	var deleted sql.NullInt64
+	if err := sc.Scan(&c.ID, &c.PlatformID, &c.PlatformCustomerID, &c.Type, &c.Region, &c.UMAAddress, &c.Status,
+		&cur, &profile, &c.Sealed, &created, &updated, &deleted); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(cur), &c.Currencies); err != nil {
+		return nil, fmt.Errorf("customer %s currencies: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(profile), &c.Profile); err != nil {
+		return nil, fmt.Errorf("customer %s profile: %w", c.ID, err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	if deleted.Valid {
+		t := fromMicros(deleted.Int64)
+		c.DeletedAt = &t
+	}
+	return &c, nil
+}
+
+func (r reader) GetCustomer(ctx context.Context, platformID, id string) (*grid.Customer, error) {
+	c, err := scanCustomer(r.q.QueryRowContext(ctx, `SELECT `+customerCols+` FROM customers WHERE id = $1 AND platform_id = $2`, id, platformID))
+	if err != nil {
+		return nil, fmt.Errorf("get customer %s: %w", id, notFound(err))
+	}
+	return c, nil
+}
+
+func customerWhere(platformID string, f grid.CustomerFilter) where {
+	w := where{args: []any{platformID}}
+	w.add("platform_id = $?")
+	if !f.IncludeDeleted {
+		w.add("deleted_at IS NULL")
+	}
+	if f.PlatformCustomerID != "" {
+		w.add("platform_customer_id = $?", f.PlatformCustomerID)
+	}
+	if f.Type != "" {
+		w.add("customer_type = $?", string(f.Type))
+	}
+	if f.Region != "" {
+		w.add("region = $?", f.Region)
+	}
+	if f.UMAAddress != "" {
+		w.add("uma_address = $?", f.UMAAddress)
+	}
+	if f.Currency != "" {
+		w.add("id IN (SELECT customer_id FROM customer_currencies WHERE platform_id = $1 AND currency = $?)", f.Currency)
+	}
+	w.timeRange("created_at", f.Created)
+	w.timeRange("updated_at", f.Updated)
+	return w
+}
+
+func (r reader) ListCustomers(ctx context.Context, platformID string, f grid.CustomerFilter) (grid.CustomerPage, error) {
+	w := customerWhere(platformID, f)
+	var page grid.CustomerPage
+	if err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE `+w.sql(), w.args...).Scan(&page.TotalCount); err != nil {
+		return page, fmt.Errorf("count customers: %w", err)
+	}
+	if f.AfterID != "" {
+		w.add("id > $?", f.AfterID)
+	}
+	limit := clampLimit(f.Limit)
+	rows, err := r.q.QueryContext(ctx, `SELECT `+customerCols+` FROM customers WHERE `+w.sql()+` ORDER BY id LIMIT `+fmt.Sprint(limit+1), w.args...)
+	if err != nil {
+		return page, fmt.Errorf("list customers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return page, err
+		}
+		page.Customers = append(page.Customers, c)
+	}
+	if len(page.Customers) > limit {
+		page.Customers, page.HasMore = page.Customers[:limit], true
+	}
+	return page, rows.Err()
+}
+
+func customerArgs(c *grid.Customer) ([]any, error) {
+	cur, err := json.Marshal(c.Currencies)
+	if err != nil {
+		return nil, err
+	}
+	profile, err := json.Marshal(c.Profile)
+	if err != nil {
+		return nil, err
+	}
+	var deleted sql.NullInt64
+	if c.DeletedAt != nil {
+		deleted = sql.NullInt64{Int64: micros(*c.DeletedAt), Valid: true}
+	}
+	return []any{c.ID, c.PlatformID, c.PlatformCustomerID, string(c.Type), c.Region, c.UMAAddress, string(c.Status),
+		string(cur), string(profile), c.Sealed, micros(c.CreatedAt), micros(c.UpdatedAt), deleted}, nil
+}
+
+func (t *tx) InsertCustomer(ctx context.Context, c *grid.Customer) error {
+	args, err := customerArgs(c)
+	if err != nil {
+		return err
+	}
+	_, err = t.q.ExecContext(ctx, `INSERT INTO customers (`+customerCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, args...)
+	if err != nil {
+		return t.customerWriteError(ctx, c, err)
+	}
+	return t.writeCurrencies(ctx, c, false)
+}
+
+func (t *tx) UpdateCustomer(ctx context.Context, c *grid.Customer) error {
+	args, err := customerArgs(c)
+	if err != nil {
+		return err
+	}
+	res, err := t.q.ExecContext(ctx, `UPDATE customers SET platform_customer_id = $3, customer_type = $4, region = $5, uma_address = $6, status = $7, currencies = $8, profile = $9, sealed = $10, created_at = $11, updated_at = $12, deleted_at = $13 WHERE id = $1 AND platform_id = $2`, args...)
+	if err != nil {
+		return t.customerWriteError(ctx, c, err)
+	}
+	if err := mustAffect(res, "customer "+c.ID); err != nil {
+		return err
+	}
+	return t.writeCurrencies(ctx, c, true)
+}
+
+func (t *tx) writeCurrencies(ctx context.Context, c *grid.Customer, replace bool) error {
+	if replace {
+		if _, err := t.q.ExecContext(ctx, `DELETE FROM customer_currencies WHERE customer_id = $1`, c.ID); err != nil {
+			return fmt.Errorf("clear currencies of %s: %w", c.ID, err)
+		}
+	}
+	for _, cur := range c.Currencies {
+		if _, err := t.q.ExecContext(ctx, `INSERT INTO customer_currencies (customer_id, platform_id, currency) VALUES ($1, $2, $3)`, c.ID, c.PlatformID, cur); err != nil {
+			return fmt.Errorf("insert currency of %s: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+// customerWriteError turns a unique violation into a DuplicateError naming the key.
+func (t *tx) customerWriteError(ctx context.Context, c *grid.Customer, err error) error {
+	index, ok := t.d.UniqueViolation(err)
+	if !ok {
+		return fmt.Errorf("write customer %s: %w", c.ID, err)
+	}
+	switch index {
+	case "customers_platform_customer_id":
+		return &grid.DuplicateError{Key: grid.KeyPlatformCustomerID}
+	case "customers_uma_address":
+		return &grid.DuplicateError{Key: grid.KeyUMAAddress}
+	case "":
+		// The driver does not name the index (SQLite); its transaction is still usable, so ask.
+		var n int
+		qerr := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE platform_id = $1 AND platform_customer_id = $2 AND deleted_at IS NULL AND id <> $3`,
+			c.PlatformID, c.PlatformCustomerID, c.ID).Scan(&n)
+		if qerr != nil {
+			return errors.Join(err, qerr)
+		}
+		if n > 0 {
+			return &grid.DuplicateError{Key: grid.KeyPlatformCustomerID}
+		}
+		return &grid.DuplicateError{Key: grid.KeyUMAAddress}
+	}
+	return fmt.Errorf("write customer %s: %w", c.ID, err)
+}
+
+// ---- history ----
+
+func (t *tx) InsertStatusChange(ctx context.Context, s *grid.StatusChange) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO status_changes (id, customer_id, platform_id, from_status, to_status, reason, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		s.ID, s.CustomerID, s.PlatformID, string(s.From), string(s.To), s.Reason, s.Actor, micros(s.At))
+	if err != nil {
+		return fmt.Errorf("insert status change of %s: %w", s.CustomerID, err)
+	}
+	return nil
+}
+
+func (r reader) ListStatusChanges(ctx context.Context, platformID, customerID string) ([]grid.StatusChange, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT id, customer_id, platform_id, from_status, to_status, reason, actor, at FROM status_changes WHERE customer_id = $1 AND platform_id = $2 ORDER BY id`, customerID, platformID)
+	if err != nil {
+		return nil, fmt.Errorf("list status changes of %s: %w", customerID, err)
+	}
+	defer rows.Close()
+	var out []grid.StatusChange
+	for rows.Next() {
+		var s grid.StatusChange
+		var at int64
+		if err := rows.Scan(&s.ID, &s.CustomerID, &s.PlatformID, &s.From, &s.To, &s.Reason, &s.Actor, &at); err != nil {
+			return nil, err
+		}
+		s.At = fromMicros(at)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
