@@ -27,6 +27,7 @@ type config struct {
 	encryptionKey  string
 	logLevel       string
 	shutdownGrace  time.Duration
+	getenv         func(string) string
 }
 
 // defaultDatabase is the embedded store's file, under the working directory.
@@ -47,6 +48,7 @@ func (c *config) bind(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.encryptionKey, "encryption-key", env("GRIDD_ENCRYPTION_KEY", ""), "base64 32-byte key for write-only fields (GRIDD_ENCRYPTION_KEY); default: a key file beside the SQLite database")
 	fs.StringVar(&c.logLevel, "log-level", env("GRIDD_LOG_LEVEL", "info"), "debug, info, warn or error (GRIDD_LOG_LEVEL)")
 	c.shutdownGrace = 15 * time.Second
+	c.getenv = getenv
 }
 
 func (c *config) logger(w io.Writer) *slog.Logger {
@@ -78,7 +80,7 @@ func (c *config) openStore(ctx context.Context) (*sqlstore.Store, error) {
 	if path, ok := c.sqlitePath(); ok {
 		return sqlite.Open(ctx, path)
 	}
-	return openPostgres(ctx, c.databaseURL)
+	return openPostgres(ctx, c.databaseURL, c.getenv)
 }
 
 // sealer resolves the key for write-only fields: configuration first; for SQLite a key file

@@ -29,6 +29,8 @@ commands:
   platform list    list platforms
   token create     create an API token for a platform
   token revoke     revoke an API token
+  seed             load many customers quickly, for benchmarks
+  bench            drive a running server and compare it with its ceilings
 
 Run "gridd <command> -h" for the flags of a command. Every flag can also be set by the
 environment variable shown in its help.
@@ -49,6 +51,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return platformCmd(ctx, args, getenv, stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, args, getenv, stdout, stderr)
+	case "seed":
+		return seedCmd(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -72,25 +72,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 // bootstrap makes sure there is a platform to log in to. With a bootstrap token it ensures
 // the default platform holds exactly that token with every permission; without one, on an
-// empty database, it creates a sandbox platform and prints its credentials once.
+// empty database, it creates a sandbox platform and prints its credentials once. Nodes that
+// start together agree on one platform and one token.
 func bootstrap(ctx context.Context, svc *grid.Service, spec string, stderr io.Writer) error {
-	platforms, err := svc.Store().ListPlatforms(ctx)
-	if err != nil {
-		return err
-	}
-	if spec == "" && len(platforms) > 0 {
-		return nil
-	}
-	var platform *grid.Platform
-	if len(platforms) > 0 {
-		platform = platforms[0]
-	} else {
-		platform, err = svc.CreatePlatform(ctx, grid.PlatformSpec{Name: "default", UMADomain: "sandbox.gridd.local", Sandbox: true})
-		if err != nil {
-			return fmt.Errorf("bootstrap: create default platform: %w", err)
+	if spec == "" {
+		platforms, err := svc.Store().ListPlatforms(ctx)
+		if err != nil || len(platforms) > 0 {
+			return err
 		}
 	}
+	platform, created, err := svc.DefaultPlatform(ctx, grid.PlatformSpec{Name: "default", UMADomain: "sandbox.gridd.local", Sandbox: true})
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
 	if spec == "" {
+		if !created {
+			return nil // another node created it and printed the credentials
+		}
 		tok, secret, err := svc.IssueToken(ctx, platform.ID, grid.NewTokenSpec{Name: "bootstrap", Permissions: grid.AllPermissions})
 		if err != nil {
 			return fmt.Errorf("bootstrap: create token: %w", err)
@@ -103,18 +101,28 @@ func bootstrap(ctx context.Context, svc *grid.Service, spec string, stderr io.Wr
 	if !ok || clientID == "" || secret == "" {
 		return errors.New("GRIDD_BOOTSTRAP_TOKEN must be TOKEN_ID:SECRET")
 	}
-	existing, err := svc.Authenticate(ctx, clientID, secret)
-	if err == nil {
-		if len(existing.Token.Permissions) != len(grid.AllPermissions) {
-			return fmt.Errorf("bootstrap token %s exists without every permission: revoke it first", clientID)
+	check := func() (bool, error) {
+		p, err := svc.Authenticate(ctx, clientID, secret)
+		if errors.Is(err, grid.ErrUnauthorized) {
+			return false, nil
 		}
-		return nil
+		if err != nil {
+			return false, err
+		}
+		if len(p.Token.Permissions) != len(grid.AllPermissions) {
+			return false, fmt.Errorf("bootstrap token %s exists without every permission: revoke it first", clientID)
+		}
+		return true, nil
 	}
-	if !errors.Is(err, grid.ErrUnauthorized) {
+	if ok, err := check(); ok || err != nil {
 		return err
 	}
 	_, _, err = svc.IssueToken(ctx, platform.ID, grid.NewTokenSpec{Name: "bootstrap", Permissions: grid.AllPermissions, ClientID: clientID, Secret: secret})
-	if e, ok := grid.AsError(err); ok && e.Status == 409 {
+	if e, isErr := grid.AsError(err); isErr && e.Status == 409 {
+		// Another node may have issued the same token a moment ago.
+		if ok, cerr := check(); ok || cerr != nil {
+			return cerr
+		}
 		return fmt.Errorf("bootstrap token %s exists with another secret: revoke it (gridd token revoke) or use another id", clientID)
 	}
 	return err

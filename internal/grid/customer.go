@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gridd/gridd/internal/refdata"
 )
@@ -78,16 +79,8 @@ func (s *Service) PrepareCustomer(p *Platform, in *CustomerInput) (*Customer, er
 func (s *Service) prepareCustomer(p *Platform, in *CustomerInput) (*Customer, *Secrets, error) {
 	now := s.Now()
 	var fe FieldErrors
-	var typ CustomerType
-	switch {
-	case in.CustomerType == nil:
-		fe.Add("customerType", "is required")
-	case *in.CustomerType == string(Individual), *in.CustomerType == string(Business):
-		typ = CustomerType(*in.CustomerType)
-	default:
-		fe.AddEnum("customerType", enumCustomerType)
-	}
-	in.validateFields(&fe, typ, now)
+	typ := customerTypeOf(&fe, in)
+	in.validateSent(&fe, p, typ, now)
 	if typ == Business {
 		if in.Business == nil {
 			fe.Add("businessInfo", "is required for BUSINESS customers")
@@ -100,36 +93,14 @@ func (s *Service) prepareCustomer(p *Platform, in *CustomerInput) (*Customer, *S
 			}
 		}
 	}
-	if a := in.Address; a != nil {
-		for field, v := range map[string]*string{"line1": a.Line1, "postalCode": a.PostalCode, "country": a.Country} {
-			if v == nil {
-				fe.Add("address."+field, "is required")
-			}
-		}
-	}
-	if in.Consent != nil && in.Consent.TermsVersion != nil && *in.Consent.TermsVersion != "" &&
-		!slices.Contains(TermsVersions, *in.Consent.TermsVersion) && len(fe) == 0 {
-		return nil, nil, &Error{Status: 400, Code: CodeTermsVersionNotFound,
-			Message: fmt.Sprintf("end-user terms version %q does not exist; the current version is %s", *in.Consent.TermsVersion, TermsVersions[len(TermsVersions)-1]),
-			Fields:  []FieldError{{Field: "endUserTermsConsent.termsVersion", Message: "unknown terms version"}}}
-	}
-	sentStatus := in.KYCStatus
-	if typ == Business {
-		sentStatus = in.KYBStatus
-	}
-	if sentStatus != nil && !p.Regulated {
-		fe.Add(statusField(typ), "can only be set by a regulated financial institution")
-	}
+	sentStatus := in.sentStatus(typ)
 	region, currencies := s.inferRegionCurrencies(&fe, p, in)
 	fe = sortFieldErrors(fe)
 	if err := fe.Err(); err != nil {
 		return nil, nil, err
 	}
-	if in.UMAAddress != nil {
-		if msg := checkUMAAddress(*in.UMAAddress, p.UMADomain); msg != "" {
-			return nil, nil, &Error{Status: 400, Code: CodeInvalidUMAAddress, Message: "umaAddress " + msg,
-				Fields: []FieldError{{Field: "umaAddress", Message: msg, Format: "uma-address"}}}
-		}
+	if err := in.checkTermsAndUMA(p); err != nil {
+		return nil, nil, err
 	}
 
 	c := &Customer{
@@ -168,6 +139,70 @@ func statusField(t CustomerType) string {
 		return "kybStatus"
 	}
 	return "kycStatus"
+}
+
+// customerTypeOf reads the sent customerType, recording a missing or unknown one ("" then).
+func customerTypeOf(fe *FieldErrors, in *CustomerInput) CustomerType {
+	switch {
+	case in.CustomerType == nil:
+		fe.Add("customerType", "is required")
+	case *in.CustomerType == string(Individual), *in.CustomerType == string(Business):
+		return CustomerType(*in.CustomerType)
+	default:
+		fe.AddEnum("customerType", enumCustomerType)
+	}
+	return ""
+}
+
+// sentStatus is the verification status the request sets for a customer of type t, or nil.
+func (in *CustomerInput) sentStatus(t CustomerType) *string {
+	if t == Business {
+		return in.KYBStatus
+	}
+	return in.KYCStatus
+}
+
+// validateSent records every problem with the sent fields that a create and an update share:
+// the values themselves, an incomplete address, a status from a platform that may not set
+// one, and currencies the platform does not offer.
+func (in *CustomerInput) validateSent(fe *FieldErrors, p *Platform, typ CustomerType, now time.Time) {
+	in.validateFields(fe, typ, now)
+	if a := in.Address; a != nil {
+		// An address is replaced as a whole, so every request carries a complete one.
+		for field, v := range map[string]*string{"line1": a.Line1, "postalCode": a.PostalCode, "country": a.Country} {
+			if v == nil {
+				fe.Add("address."+field, "is required")
+			}
+		}
+	}
+	if in.sentStatus(typ) != nil && !p.Regulated {
+		fe.Add(statusField(typ), "can only be set by a regulated financial institution")
+	}
+	if in.Currencies != nil {
+		for i, c := range *in.Currencies {
+			if refdata.IsCurrency(c) && !p.Supports(c) {
+				fe.Add(fmt.Sprintf("currencies[%d]", i), "%s is not among the platform's supported currencies", c)
+			}
+		}
+	}
+}
+
+// checkTermsAndUMA returns the errors that carry their own codes, checked once every field is
+// valid: an unknown end-user terms version, and a UMA address that is malformed or not on the
+// platform's domain.
+func (in *CustomerInput) checkTermsAndUMA(p *Platform) error {
+	if c := in.Consent; c != nil && c.TermsVersion != nil && !slices.Contains(TermsVersions, *c.TermsVersion) {
+		return &Error{Status: 400, Code: CodeTermsVersionNotFound,
+			Message: fmt.Sprintf("end-user terms version %q does not exist; the current version is %s", *c.TermsVersion, CurrentTermsVersion()),
+			Fields:  []FieldError{{Field: "endUserTermsConsent.termsVersion", Message: "unknown terms version"}}}
+	}
+	if in.UMAAddress != nil {
+		if msg := checkUMAAddress(*in.UMAAddress, p.UMADomain); msg != "" {
+			return &Error{Status: 400, Code: CodeInvalidUMAAddress, Message: "umaAddress " + msg,
+				Fields: []FieldError{{Field: "umaAddress", Message: msg, Format: "uma-address"}}}
+		}
+	}
+	return nil
 }
 
 // initialStatus decides a new customer's verification status (SCOPE: a regulated platform may
@@ -217,12 +252,8 @@ func (s *Service) inferRegionCurrencies(fe *FieldErrors, p *Platform, in *Custom
 		region = *in.Region
 	}
 	if in.Currencies != nil {
+		// validateSent has checked them against the platform's currencies.
 		currencies = slices.Clone(*in.Currencies)
-		for i, c := range currencies {
-			if refdata.IsCurrency(c) && !p.Supports(c) {
-				fe.Add(fmt.Sprintf("currencies[%d]", i), "%s is not among the platform's supported currencies", c)
-			}
-		}
 	}
 	if currencies == nil {
 		switch {
@@ -305,11 +336,7 @@ func (s *Service) GetCustomer(ctx context.Context, p *Principal, id string) (*Cu
 	if err := p.Require(PermView); err != nil {
 		return nil, err
 	}
-	c, err := s.store.GetCustomer(ctx, p.Platform.ID, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, NotFound(CodeUserNotFound, "customer "+id)
-	}
-	return c, err
+	return s.customer(ctx, s.store, p, id)
 }
 
 func sortFieldErrors(fe FieldErrors) FieldErrors {

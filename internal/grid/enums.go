@@ -39,6 +39,12 @@ var TermsVersions = []string{"V1"}
 // TermsURL is where the current end-user terms are published.
 const TermsURL = "https://www.lightspark.com/legal/grid/enduserterms"
 
+// CurrentTermsVersion is the end-user terms version customers accept today.
+func CurrentTermsVersion() string { return TermsVersions[len(TermsVersions)-1] }
+
+// CustomerTypes lists the customer types in wire order.
+func CustomerTypes() []string { return slices.Clone(enumCustomerType) }
+
 func isCurrency(code string) bool { return refdata.IsCurrency(code) }
 
 func validHostname(s string) bool { return len(s) <= 253 && reHostname.MatchString(s) }

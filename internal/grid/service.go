@@ -27,6 +27,8 @@ type Service struct {
 	store  Store
 	sealer Sealer
 	now    func() time.Time
+	// idem holds the Idempotency-Key timings; zero fields mean the defaults.
+	idem IdempotencyPolicy
 }
 
 // NewService returns a Service over a store. now may be nil for the wall clock.
@@ -130,6 +132,18 @@ var DefaultCurrencies = []string{"USD", "EUR", "GBP", "MXN", "BRL", "CAD", "INR"
 
 // CreatePlatform adds a platform and returns it. It is an operator action, outside the API.
 func (s *Service) CreatePlatform(ctx context.Context, spec PlatformSpec) (*Platform, error) {
+	p, err := s.newPlatform(spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.tx(ctx, func(tx Tx) error { return tx.InsertPlatform(ctx, p) }); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// newPlatform validates a platform spec and builds the platform without storing it.
+func (s *Service) newPlatform(spec PlatformSpec) (*Platform, error) {
 	now := s.Now()
 	p := &Platform{
 		ID: NewID("PlatformConfig"), Name: spec.Name, UMADomain: strings.ToLower(spec.UMADomain),
@@ -162,10 +176,6 @@ func (s *Service) CreatePlatform(ctx context.Context, spec PlatformSpec) (*Platf
 		p.Currencies = append(p.Currencies, defaultCurrencyConfig(c))
 	}
 	if err := fe.Err(); err != nil {
-		return nil, err
-	}
-	err := s.tx(ctx, func(tx Tx) error { return tx.InsertPlatform(ctx, p) })
-	if err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -38,6 +38,9 @@ type Reader interface {
 	ListStatusChanges(ctx context.Context, platformID, customerID string) ([]StatusChange, error)
 	// GetMeta returns a server-wide value by key, or ErrNotFound.
 	GetMeta(ctx context.Context, key string) ([]byte, error)
+	// GetIdempotencyKey returns a platform's Idempotency-Key row, expired or not, or
+	// ErrNotFound.
+	GetIdempotencyKey(ctx context.Context, platformID, key string) (*IdempotencyRecord, error)
 }
 
 // Tx is one transaction: reads see its own writes.
@@ -61,6 +64,24 @@ type Tx interface {
 	// PutMetaIfAbsent stores a server-wide value unless the key exists, and returns the value
 	// that is stored afterwards.
 	PutMetaIfAbsent(ctx context.Context, key string, value []byte) ([]byte, error)
+	// PutMeta stores a server-wide value, replacing any previous one.
+	PutMeta(ctx context.Context, key string, value []byte) error
+	// InsertIdempotencyKey adds an Idempotency-Key row (normally pending);
+	// *DuplicateError{KeyIdempotency} when the platform already has a row for that key. The
+	// failed insert leaves the transaction usable.
+	InsertIdempotencyKey(ctx context.Context, r *IdempotencyRecord) error
+	// ReclaimIdempotencyKey overwrites the row of (r.PlatformID, r.Key) with r only if it still
+	// has prev's state and claimed_at (compare-and-set), or returns ErrNotFound.
+	ReclaimIdempotencyKey(ctx context.Context, r, prev *IdempotencyRecord) error
+	// CompleteIdempotencyKey records the response of a pending row claimed at claimedAt and
+	// marks it done, or returns ErrNotFound when no such pending claim exists.
+	CompleteIdempotencyKey(ctx context.Context, platformID, key string, claimedAt time.Time, status int, contentType string, body []byte) error
+	// DeleteIdempotencyKey removes a pending row claimed at claimedAt, or returns ErrNotFound
+	// when no such pending claim exists.
+	DeleteIdempotencyKey(ctx context.Context, platformID, key string, claimedAt time.Time) error
+	// DeleteIdempotencyKeysBefore removes every Idempotency-Key row created before t and
+	// returns how many it removed.
+	DeleteIdempotencyKeysBefore(ctx context.Context, t time.Time) (int64, error)
 }
 
 // Page limits shared by list operations.

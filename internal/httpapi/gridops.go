@@ -5,10 +5,6 @@ package httpapi
 var unimplementedOps = []string{
 	"GET /exchange-rates",
 	"GET /discoveries",
-	"GET /customers",
-	"PATCH /customers/{customerId}",
-	"DELETE /customers/{customerId}",
-	"GET /customers/end-user-terms",
 	"POST /customers/{customerId}/kyc-link",
 	"POST /customers/{customerId}/verify-email",
 	"POST /customers/{customerId}/verify-email/confirm",

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/base64"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +43,23 @@ func (l *listQuery) time(name string) time.Time {
 }
 
 func (l *listQuery) timeRange(prefix string) grid.TimeRange {
-	return grid.TimeRange{After: l.time(prefix + "After"), Before: l.time(prefix + "Before")}
+	r := grid.TimeRange{After: l.time(prefix + "After"), Before: l.time(prefix + "Before")}
+	if !r.Before.IsZero() && r.Before.Nanosecond() == 0 {
+		// Timestamps go out in whole seconds, so a bound without a fraction covers its whole
+		// second: a createdAt copied from a response selects that resource.
+		r.Before = r.Before.Add(time.Second - time.Microsecond)
+	}
+	return r
+}
+
+// enum returns a parameter's value, recording one outside allowed.
+func (l *listQuery) enum(name string, allowed []string) string {
+	s := l.q.Get(name)
+	if s != "" && !slices.Contains(allowed, s) {
+		l.fe.AddEnum(name, allowed)
+		return ""
+	}
+	return s
 }
 
 func (l *listQuery) boolean(name string) bool {

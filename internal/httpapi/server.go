@@ -48,7 +48,12 @@ func (a *API) routes() {
 	a.public("GET /openapi.yaml", a.serveSpec)
 
 	a.handle("POST /customers", a.createCustomer)
+	a.handle("GET /customers", a.listCustomers)
+	a.handle("GET /customers/end-user-terms", a.getEndUserTerms)
 	a.handle("GET /customers/{customerId}", a.getCustomer)
+	a.handle("PATCH /customers/{customerId}", a.updateCustomer)
+	a.handle("DELETE /customers/{customerId}", a.deleteCustomer)
+	a.handle("GET "+customerSubPath, a.customerSubresource)
 
 	a.handle("POST /tokens", a.createToken)
 	a.handle("GET /tokens", a.listTokens)
@@ -61,13 +66,14 @@ func (a *API) routes() {
 	a.notImplemented()
 }
 
-// handle registers an authenticated route under the base path.
+// handle registers an authenticated route under the base path. POSTs honour an
+// Idempotency-Key (see serve).
 func (a *API) handle(pattern string, h handlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
 	a.mux.Handle(method+" "+a.base+path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.authenticate(r)
 		if err == nil {
-			err = h(w, r, p)
+			err = a.serve(w, r, p, h)
 		}
 		if err != nil {
 			a.writeError(w, r, err)
@@ -101,7 +107,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a.writeError(w, r, fmt.Errorf("panic: %v", v))
 		}
 	}()
-	if _, pattern := a.mux.Handler(r); pattern == "" {
+	if !a.routed(r) {
 		a.unrouted(w, r)
 		return
 	}
@@ -117,7 +123,7 @@ func (a *API) unrouted(w http.ResponseWriter, r *http.Request) {
 	for _, m := range probeMethods {
 		probe := r.Clone(context.Background())
 		probe.Method = m
-		if _, pattern := a.mux.Handler(probe); pattern != "" {
+		if a.routed(probe) {
 			allow = append(allow, m)
 		}
 	}

@@ -72,7 +72,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(grid.Tx) error) error {
 		err = s.runTx(ctx, run)
 	}
 	if err != nil && s.dialect.Retryable(err) {
-		return fmt.Errorf("%s: %w (%v)", s.dialect.Name, grid.ErrRetry, err)
+		return fmt.Errorf("%s: %w: %w", s.dialect.Name, grid.ErrRetry, err)
 	}
 	return err
 }
@@ -135,6 +135,13 @@ func (t *tx) PutMetaIfAbsent(ctx context.Context, key string, value []byte) ([]b
 		return nil, fmt.Errorf("put meta %s: %w", key, err)
 	}
 	return t.GetMeta(ctx, key)
+}
+
+func (t *tx) PutMeta(ctx context.Context, key string, value []byte) error {
+	if _, err := t.q.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+		return fmt.Errorf("put meta %s: %w", key, err)
+	}
+	return nil
 }
 
 // ---- platforms ----
@@ -308,7 +315,7 @@ func (t *tx) InsertToken(ctx context.Context, tok *grid.Token) error {
 	}
 	_, err := t.q.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		tok.ID, tok.PlatformID, tok.Name, tok.ClientID, tok.SecretHash, strings.Join(perms, ","), micros(tok.CreatedAt), micros(tok.UpdatedAt))
-	if _, ok := t.d.UniqueViolation(err); ok {
+	if index, ok := t.d.UniqueViolation(err); ok && (index == "" || index == "tokens_client_id") {
 		return &grid.DuplicateError{Key: grid.KeyTokenClientID}
 	}
 	if err != nil {
