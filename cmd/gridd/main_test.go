@@ -51,7 +51,16 @@ func startServer(t *testing.T, env map[string]string) (string, func()) {
 
 func call(t *testing.T, method, url, user, pass, body string) (int, string) {
 	t.Helper()
+	return callWith(t, method, url, user, pass, body)
+}
+
+// callWith sends a request with extra header name/value pairs.
+func callWith(t *testing.T, method, url, user, pass, body string, headers ...string) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -13,8 +13,6 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
-
-	"github.com/gridd/gridd/internal/grid"
 )
 
 // postgresURL returns the test database, skipping (or, in CI, failing) when it is unreachable.
@@ -105,6 +103,31 @@ func TestTwoNodesOnOnePostgres(t *testing.T) {
 		t.Errorf("umaAddress race: statuses %v, want one 201 and 23 409", got)
 	}
 
+	// One Idempotency-Key retried concurrently across both nodes: one customer, one answer.
+	var mu sync.Mutex
+	answers := map[string]int{}
+	var iwg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		iwg.Add(1)
+		go func() {
+			defer iwg.Done()
+			status, resp := callWith(t, "POST", urls[i%2]+"/customers", "mn-token", "mn-secret",
+				`{"customerType":"INDIVIDUAL","platformCustomerId":"idem-1"}`, "Idempotency-Key", "retry-across-nodes")
+			mu.Lock()
+			answers[fmt.Sprintf("%d %s", status, resp)]++
+			mu.Unlock()
+		}()
+	}
+	iwg.Wait()
+	if len(answers) != 1 {
+		t.Errorf("concurrent retries across nodes gave %d different answers: %v", len(answers), answers)
+	}
+	for a := range answers {
+		if !strings.HasPrefix(a, "201 ") {
+			t.Errorf("idempotent create answered %s", a)
+		}
+	}
+
 	// A write-only value sealed through one node opens through another node's service,
 	// which found the shared key in the database.
 	status, body := call(t, "POST", urls[0]+"/customers", "mn-token", "mn-secret",
@@ -144,6 +167,4 @@ func TestTwoNodesOnOnePostgres(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "encryption key does not match") {
 		t.Errorf("node with another key: err = %v, want a key mismatch", err)
 	}
-	_ = grid.ErrNotFound
-	_ = fmt.Sprint
 }
