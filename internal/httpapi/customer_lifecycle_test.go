@@ -193,9 +193,15 @@ func TestListCustomersPagingUnderWrites(t *testing.T) {
 		mu      sync.Mutex
 		deleted = map[string]bool{}
 		rounds  atomic.Int64
-		stop    = make(chan struct{})
-		done    = make(chan struct{})
+		// Each page lets the writer run one round, concurrently with the next page. Paging
+		// by id would never end if customers were added faster than pages are read.
+		ticks = make(chan struct{}, 1)
+		stop  = make(chan struct{})
+		done  = make(chan struct{})
 	)
+	var once sync.Once
+	halt := func() { once.Do(func() { close(stop); <-done }) }
+	t.Cleanup(halt) // before the store closes
 	go func() {
 		defer close(done)
 		rng := rand.New(rand.NewPCG(1, 2))
@@ -204,15 +210,17 @@ func TestListCustomersPagingUnderWrites(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			default:
+			case <-ticks:
 			}
-			cust, err := e.svc.CreateCustomer(ctx, pr, &grid.CustomerInput{CustomerType: ptrTo("INDIVIDUAL"), PlatformCustomerID: ptrTo(fmt.Sprintf("new-%04d", i))})
-			if err != nil {
-				t.Errorf("concurrent create: %v", err)
-				return
+			for j := 0; j < 3; j++ {
+				cust, err := e.svc.CreateCustomer(ctx, pr, &grid.CustomerInput{CustomerType: ptrTo("INDIVIDUAL"), PlatformCustomerID: ptrTo(fmt.Sprintf("new-%04d-%d", i, j))})
+				if err != nil {
+					t.Errorf("concurrent create: %v", err)
+					return
+				}
+				fresh = append(fresh, cust.ID)
 			}
-			fresh = append(fresh, cust.ID)
-			victims := []string{before[rng.IntN(len(before))], fresh[rng.IntN(len(fresh))]}
+			victims := []string{before[rng.IntN(len(before))], before[rng.IntN(len(before))], fresh[rng.IntN(len(fresh))]}
 			for _, id := range victims {
 				mu.Lock()
 				// Mark it before the delete can be seen, so the check below never misses one.
@@ -245,18 +253,12 @@ func TestListCustomersPagingUnderWrites(t *testing.T) {
 			t.Fatal("paging does not end")
 		}
 		cursor = "&cursor=" + url.QueryEscape(r.str("nextCursor"))
-		// Let the writer change the table between every two pages.
-		for start := rounds.Load(); rounds.Load() == start; {
-			select {
-			case <-done:
-				t.Fatal("the writer stopped early")
-			default:
-				time.Sleep(time.Millisecond)
-			}
+		select {
+		case ticks <- struct{}{}:
+		default:
 		}
 	}
-	close(stop)
-	<-done
+	halt()
 
 	if rounds.Load() == 0 {
 		t.Fatal("the writer made no change while paging")

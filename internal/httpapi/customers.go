@@ -7,8 +7,8 @@ import (
 	"github.com/gridd/gridd/internal/grid"
 )
 
-// customerRequest is the wire body of POST /customers (and, from the lifecycle work on, of
-// PATCH). Every field is a pointer so that "absent" and "null" read as not sent.
+// customerRequest is the wire body of POST /customers and PATCH /customers/{customerId}. Every
+// field is a pointer so that "absent" and "null" read as not sent.
 type customerRequest struct {
 	CustomerType        *string          `json:"customerType"`
 	PlatformCustomerID  *string          `json:"platformCustomerId"`
