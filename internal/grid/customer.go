@@ -44,7 +44,7 @@ func (s *Service) insertCustomer(ctx context.Context, tx Tx, c *Customer, actor 
 	if err := tx.InsertCustomer(ctx, c); err != nil {
 		return err
 	}
-	return tx.InsertStatusChange(ctx, &StatusChange{
+	return s.recordStatusChange(ctx, tx, c, &StatusChange{
 		ID: NewID("StatusChange"), CustomerID: c.ID, PlatformID: c.PlatformID,
 		To: c.Status, Reason: c.initialReason, Actor: actor, At: c.CreatedAt,
 	})

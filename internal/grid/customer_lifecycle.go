@@ -52,7 +52,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, p *Principal, id string, i
 			return err
 		}
 		if change != nil {
-			if err := tx.InsertStatusChange(ctx, change); err != nil {
+			if err := s.recordStatusChange(ctx, tx, c, change); err != nil {
 				return err
 			}
 		}

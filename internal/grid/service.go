@@ -27,6 +27,7 @@ type Service struct {
 	store  Store
 	sealer Sealer
 	now    func() time.Time
+	render Renderer
 	// idem holds the Idempotency-Key timings; zero fields mean the defaults.
 	idem IdempotencyPolicy
 }

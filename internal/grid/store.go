@@ -61,6 +61,8 @@ type Tx interface {
 	UpdateCustomer(ctx context.Context, c *Customer) error
 	// InsertStatusChange appends to a customer's verification history.
 	InsertStatusChange(ctx context.Context, s *StatusChange) error
+	// InsertEvent adds a webhook to the outbox.
+	InsertEvent(ctx context.Context, e *Event) error
 	// PutMetaIfAbsent stores a server-wide value unless the key exists, and returns the value
 	// that is stored afterwards.
 	PutMetaIfAbsent(ctx context.Context, key string, value []byte) ([]byte, error)

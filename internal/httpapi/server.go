@@ -40,6 +40,7 @@ func New(svc *grid.Service, opts Options) *API {
 	if a.log == nil {
 		a.log = slog.Default()
 	}
+	svc.SetRenderer(Render)
 	a.routes()
 	return a
 }
