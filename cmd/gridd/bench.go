@@ -94,7 +94,10 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	if *dbURL != "" {
-		c := config{databaseURL: *dbURL}
+		// The shared settings (pool size, schema) come from the environment as for serve.
+		var c config
+		c.bind(flag.NewFlagSet("bench-store", flag.ContinueOnError), getenv)
+		c.databaseURL = *dbURL
 		if _, isSQLite := c.sqlitePath(); isSQLite {
 			return errors.New("-database-url only takes a postgres:// URL: the SQLite store ceiling always uses a fresh temporary file")
 		}

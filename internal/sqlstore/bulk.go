@@ -29,7 +29,7 @@ const (
 	bulkHistoryRows  = 600  // 8 columns: 4,800 placeholders
 )
 
-const historyCols = `id, customer_id, platform_id, from_status, to_status, reason, actor, at`
+const bulkHistoryCols = `id, customer_id, platform_id, from_status, to_status, reason, actor, at`
 
 // BulkInsertCustomers adds customers that grid.Service.PrepareCustomer built, each with its
 // currency rows and one history row, in multi-row INSERTs: one transaction per BulkBatchSize
@@ -77,18 +77,18 @@ func bulkInsertBatch(ctx context.Context, tx *sql.Tx, cs []*grid.Customer, anon 
 		}
 		histRows = append(histRows, []any{grid.NewID("StatusChange"), c.ID, c.PlatformID, "", string(c.Status), BulkReason, BulkActor, micros(c.CreatedAt)})
 	}
-	if err := insertRows(ctx, tx, "customers", customerCols, 13, bulkCustomerRows, custRows, anon); err != nil {
+	if err := bulkInsertRows(ctx, tx, "customers", customerCols, 13, bulkCustomerRows, custRows, anon); err != nil {
 		return err
 	}
-	if err := insertRows(ctx, tx, "customer_currencies", "customer_id, platform_id, currency", 3, bulkCurrencyRows, curRows, anon); err != nil {
+	if err := bulkInsertRows(ctx, tx, "customer_currencies", "customer_id, platform_id, currency", 3, bulkCurrencyRows, curRows, anon); err != nil {
 		return err
 	}
-	return insertRows(ctx, tx, "status_changes", historyCols, 8, bulkHistoryRows, histRows, anon)
+	return bulkInsertRows(ctx, tx, "status_changes", bulkHistoryCols, 8, bulkHistoryRows, histRows, anon)
 }
 
-// insertRows writes rows of ncols values each into table, per rows statements of at most per
+// bulkInsertRows writes rows of ncols values each into table, per rows statements of at most per
 // rows. The full-size statement is prepared once and reused.
-func insertRows(ctx context.Context, tx *sql.Tx, table, cols string, ncols, per int, rows [][]any, anon bool) error {
+func bulkInsertRows(ctx context.Context, tx *sql.Tx, table, cols string, ncols, per int, rows [][]any, anon bool) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -108,14 +108,14 @@ func insertRows(ctx context.Context, tx *sql.Tx, table, cols string, ncols, per 
 		var err error
 		if len(chunk) == per {
 			if full == nil {
-				full, err = tx.PrepareContext(ctx, multiInsertSQL(table, cols, ncols, per, anon))
+				full, err = tx.PrepareContext(ctx, bulkInsertSQL(table, cols, ncols, per, anon))
 				if err != nil {
 					return fmt.Errorf("prepare bulk insert into %s: %w", table, err)
 				}
 			}
 			_, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, multiInsertSQL(table, cols, ncols, len(chunk), anon), args...)
+			_, err = tx.ExecContext(ctx, bulkInsertSQL(table, cols, ncols, len(chunk), anon), args...)
 		}
 		if err != nil {
 			return fmt.Errorf("bulk insert into %s: %w", table, err)
@@ -124,9 +124,9 @@ func insertRows(ctx context.Context, tx *sql.Tx, table, cols string, ncols, per 
 	return nil
 }
 
-// multiInsertSQL returns "INSERT INTO table (cols) VALUES ($1, ...), (...)" for nrows rows,
+// bulkInsertSQL returns "INSERT INTO table (cols) VALUES ($1, ...), (...)" for nrows rows,
 // with "?" instead of "$N" when anon is set.
-func multiInsertSQL(table, cols string, ncols, nrows int, anon bool) string {
+func bulkInsertSQL(table, cols string, ncols, nrows int, anon bool) string {
 	var b strings.Builder
 	b.Grow(len(table) + len(cols) + 32 + nrows*ncols*7)
 	b.WriteString("INSERT INTO ")
