@@ -29,6 +29,8 @@ commands:
   platform list    list platforms
   token create     create an API token for a platform
   token revoke     revoke an API token
+  webhook public-key  print the PEM key that verifies webhook signatures
+  customer review  apply an operator's KYC/KYB decision to a customer
   seed             load many customers quickly, for benchmarks
   bench            drive a running server and compare it with its ceilings
 
@@ -51,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return platformCmd(ctx, args, getenv, stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, args, getenv, stdout, stderr)
+	case "webhook":
+		return webhookCmd(ctx, args, getenv, stdout, stderr)
+	case "customer":
+		return customerCmd(ctx, args, getenv, stdout, stderr)
 	case "seed":
 		return seedCmd(ctx, args, getenv, stdout, stderr)
 	case "bench":

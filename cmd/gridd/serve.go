@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gridd/gridd/api"
+	"github.com/gridd/gridd/internal/bulkimport"
 	"github.com/gridd/gridd/internal/grid"
 	"github.com/gridd/gridd/internal/httpapi"
 )
@@ -34,7 +35,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer st.Close()
+	if err := useContactSender(svc, getenv, log); err != nil {
+		return err
+	}
 	if err := bootstrap(ctx, svc, c.bootstrapToken, stderr); err != nil {
+		return err
+	}
+	hooks, err := newWebhooks(ctx, svc, getenv, log)
+	if err != nil {
 		return err
 	}
 
@@ -42,7 +50,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	handler := httpapi.New(svc, httpapi.Options{BasePath: c.basePath, OpenAPI: api.OpenAPI, Logger: log})
+	handler := httpapi.New(svc, httpapi.Options{BasePath: c.basePath, OpenAPI: api.OpenAPI, Logger: log, Webhooks: hooks.client})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -61,6 +69,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		return nil
 	})
+	g.Go(func() error { return bulkimport.New(svc, log).Run(gctx) })
+	g.Go(func() error { return hooks.Run(gctx) })
+	g.Go(func() error { return bulkimport.New(svc, log).Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)

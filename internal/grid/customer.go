@@ -44,6 +44,16 @@ func (s *Service) insertCustomer(ctx context.Context, tx Tx, c *Customer, actor 
 	if err := tx.InsertCustomer(ctx, c); err != nil {
 		return err
 	}
+	return s.recordCreation(ctx, tx, c, actor)
+}
+
+// recordCreation writes a new customer's first history entry, and the webhook its status
+// calls for, inside the transaction that inserted it; it also opens the customer's internal
+// accounts, one per currency.
+func (s *Service) recordCreation(ctx context.Context, tx Tx, c *Customer, actor string) error {
+	if err := s.customerWritten(ctx, tx, c, true); err != nil {
+		return err
+	}
 	return s.recordStatusChange(ctx, tx, c, &StatusChange{
 		ID: NewID("StatusChange"), CustomerID: c.ID, PlatformID: c.PlatformID,
 		To: c.Status, Reason: c.initialReason, Actor: actor, At: c.CreatedAt,
@@ -336,7 +346,11 @@ func (s *Service) GetCustomer(ctx context.Context, p *Principal, id string) (*Cu
 	if err := p.Require(PermView); err != nil {
 		return nil, err
 	}
-	return s.customer(ctx, s.store, p, id)
+	c, err := s.customer(ctx, s.store, p, id)
+	if err != nil {
+		return nil, err
+	}
+	return c, s.loadOwners(ctx, s.store, c)
 }
 
 func sortFieldErrors(fe FieldErrors) FieldErrors {

@@ -40,7 +40,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, p *Principal, id string, i
 	}
 	var out *Customer
 	err = s.tx(ctx, func(tx Tx) error {
-		c, err := s.customer(ctx, tx, p, id)
+		c, err := s.lockedCustomer(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}
@@ -51,8 +51,11 @@ func (s *Service) UpdateCustomer(ctx context.Context, p *Principal, id string, i
 		if err := tx.UpdateCustomer(ctx, c); err != nil {
 			return err
 		}
+		if err := s.customerWritten(ctx, tx, c, false); err != nil {
+			return err
+		}
 		if change != nil {
-			if err := s.recordStatusChange(ctx, tx, c, change); err != nil {
+			if err := s.transition(ctx, tx, c, change); err != nil {
 				return err
 			}
 		}
@@ -117,6 +120,7 @@ func (s *Service) applyUpdate(p *Principal, c *Customer, in *CustomerInput) (*St
 		fe.Add("email", "cannot be changed together with phoneNumber; send them in separate requests")
 		fe.Add("phoneNumber", "cannot be changed together with email; send them in separate requests")
 	}
+	checkSentStatus(&fe, c, typ, v.sentStatus(typ))
 	fe = sortFieldErrors(fe)
 	if err := fe.Err(); err != nil {
 		return nil, err

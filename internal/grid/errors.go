@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Error codes used on the wire. They are the codes the Grid API lists per HTTP status.
@@ -57,6 +58,8 @@ type Error struct {
 	Fields  []FieldError
 	// Details carries extra, code-specific information for the client.
 	Details map[string]any
+	// RetryAfter, for a 429 or 503, is how long the client should wait; zero means a second.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -68,6 +71,14 @@ func (e *Error) Error() string {
 		parts[i] = f.Field + ": " + f.Message
 	}
 	return fmt.Sprintf("%d %s: %s (%s)", e.Status, e.Code, e.Message, strings.Join(parts, "; "))
+}
+
+// RetryAfterSeconds is RetryAfter in whole seconds, rounded up, at least 1.
+func (e *Error) RetryAfterSeconds() int {
+	if e.RetryAfter <= time.Second {
+		return 1
+	}
+	return int((e.RetryAfter + time.Second - 1) / time.Second)
 }
 
 // AsError returns the domain error inside err, if there is one.

@@ -30,6 +30,10 @@ type Service struct {
 	render Renderer
 	// idem holds the Idempotency-Key timings; zero fields mean the defaults.
 	idem IdempotencyPolicy
+	// contact holds the sender and limits of contact verification codes.
+	contact contactSettings
+	// auth caches recent authentications for a second.
+	auth authCache
 }
 
 // NewService returns a Service over a store. now may be nil for the wall clock.
@@ -91,6 +95,10 @@ func (s *Service) Authenticate(ctx context.Context, user, secret string) (*Princ
 	if user == "" || secret == "" {
 		return nil, ErrUnauthorized
 	}
+	now := time.Now()
+	if p, ok := s.auth.get(user, secret, now); ok {
+		return p, nil
+	}
 	tok, err := s.store.TokenByClientID(ctx, user)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrUnauthorized
@@ -105,7 +113,9 @@ func (s *Service) Authenticate(ctx context.Context, user, secret string) (*Princ
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: platform of token %s: %w", tok.ID, err)
 	}
-	return &Principal{Token: tok, Platform: p}, nil
+	pr := &Principal{Token: tok, Platform: p}
+	s.auth.put(pr, now)
+	return pr, nil
 }
 
 func randomHex(n int) string {
@@ -294,6 +304,7 @@ func (s *Service) DeleteToken(ctx context.Context, p *Principal, id string) erro
 // RevokeToken deletes a token of a platform; the operator path has no principal.
 func (s *Service) RevokeToken(ctx context.Context, platformID, id string) error {
 	err := s.tx(ctx, func(tx Tx) error { return tx.DeleteToken(ctx, platformID, id) })
+	s.auth.forget(id, "")
 	if errors.Is(err, ErrNotFound) {
 		return NotFound(CodeTokenNotFound, "token")
 	}
@@ -372,6 +383,9 @@ func (s *Service) UpdateConfig(ctx context.Context, p *Principal, u ConfigUpdate
 			cur.UMADomain = strings.ToLower(*u.UMADomain)
 		}
 		if u.Webhook != nil {
+			if err := s.announceEndpoint(ctx, tx, cur.ID, cur.Webhook, *u.Webhook, s.Now()); err != nil {
+				return err
+			}
 			cur.Webhook = *u.Webhook
 		}
 		if u.Currencies != nil {
@@ -389,5 +403,6 @@ func (s *Service) UpdateConfig(ctx context.Context, p *Principal, u ConfigUpdate
 		out = cur
 		return tx.UpdatePlatform(ctx, cur)
 	})
+	s.auth.forget("", p.Platform.ID)
 	return out, err
 }

@@ -202,6 +202,9 @@ type Customer struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	DeletedAt *time.Time
+	// BeneficialOwners are a business's owners as its wire form shows them. They are loaded by
+	// the service for responses and webhooks; the customer row does not hold them.
+	BeneficialOwners []*BeneficialOwner
 
 	// initialReason is the history reason of the customer's first status.
 	initialReason string

@@ -11,7 +11,7 @@ type customerListJSON struct {
 	Data       []*customerJSON `json:"data"`
 	HasMore    bool            `json:"hasMore"`
 	NextCursor string          `json:"nextCursor,omitempty"`
-	TotalCount int             `json:"totalCount"`
+	TotalCount *int            `json:"totalCount,omitempty"`
 }
 
 type endUserTermsJSON struct {
@@ -52,11 +52,16 @@ func (a *API) listCustomers(w http.ResponseWriter, r *http.Request, p *grid.Prin
 	if err := lq.fe.Err(); err != nil {
 		return err
 	}
+	// The total is counted for the first page only, so a deep page costs what the first does.
+	f.SkipCount = f.AfterID != ""
 	page, err := a.svc.ListCustomers(r.Context(), p, f)
 	if err != nil {
 		return err
 	}
-	out := customerListJSON{Data: make([]*customerJSON, len(page.Customers)), HasMore: page.HasMore, TotalCount: page.TotalCount}
+	out := customerListJSON{Data: make([]*customerJSON, len(page.Customers)), HasMore: page.HasMore}
+	if page.TotalCount >= 0 {
+		out.TotalCount = &page.TotalCount
+	}
 	for i, c := range page.Customers {
 		out.Data[i] = toCustomerJSON(c)
 	}

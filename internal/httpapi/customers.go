@@ -203,6 +203,7 @@ func toCustomerJSON(c *grid.Customer) *customerJSON {
 		Email: p.Email, PhoneNumber: p.PhoneNumber,
 		CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt), IsDeleted: c.Deleted(),
 		ContactVerification: p.ContactVerification, Address: p.Address,
+		BeneficialOwners: ownersJSON(c.BeneficialOwners),
 	}
 	if pc := p.Consent; pc != nil {
 		out.EndUserTermsConsent = &consentJSON{AcceptedAt: timestamp(pc.AcceptedAt), IPAddress: pc.IPAddress, TermsVersion: pc.TermsVersion, AcceptanceMethod: pc.AcceptanceMethod}

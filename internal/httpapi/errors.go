@@ -67,7 +67,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="gridd"`)
 	}
 	if e.Status == 429 || e.Status == 503 {
-		w.Header().Set("Retry-After", strconv.Itoa(1))
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds()))
 	}
 	writeJSON(w, e.Status, body)
 }

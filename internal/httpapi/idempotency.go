@@ -31,11 +31,16 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, p *grid.Principal, h
 		return err
 	}
 	// The body is part of the request's fingerprint: read it now and hand the handler a copy.
-	body, err := readBody(w, r, maxBodyBytes)
-	if err != nil {
-		return err
+	// An upload (handleUpload) is too large to hold: it streams to its handler, and its
+	// fingerprint is the method and path alone.
+	var body []byte
+	if !a.uploads[r.Pattern] {
+		var err error
+		if body, err = readBody(w, r, maxBodyBytes); err != nil {
+			return err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	ctx := r.Context()
 	claim, replay, err := a.svc.ClaimIdempotencyKey(ctx, p, grid.IdempotentRequest{Key: keys[0], Method: r.Method, Path: r.URL.Path, Body: body})
 	if err != nil {
@@ -112,6 +117,10 @@ type recorder struct {
 }
 
 func (rec *recorder) Header() http.Header { return rec.w.Header() }
+
+// Unwrap lets http.ResponseController reach the connection, to move the deadlines of a long
+// upload.
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.w }
 
 func (rec *recorder) WriteHeader(status int) {
 	if rec.wroteHeader {

@@ -12,6 +12,10 @@ func Render(resource any) (any, error) {
 	switch v := resource.(type) {
 	case *grid.Customer:
 		return toCustomerJSON(v), nil
+	case *grid.Verification:
+		return toVerificationJSON(v), nil
+	case *grid.BulkJob:
+		return toBulkJobJSON(v), nil
 	}
 	return nil, fmt.Errorf("httpapi: no wire form for %T", resource)
 }

@@ -20,6 +20,9 @@ type Options struct {
 	// OpenAPI is the project's own API document, served at {base}/openapi.yaml.
 	OpenAPI []byte
 	Logger  *slog.Logger
+	// Webhooks signs and sends webhooks for the test webhook and serves the public key;
+	// without it those two operations answer 501.
+	Webhooks grid.WebhookSender
 }
 
 // API is the HTTP face of a grid.Service.
@@ -29,6 +32,10 @@ type API struct {
 	base string
 	mux  *http.ServeMux
 	spec []byte
+	// webhooks sends the test webhook (Options.Webhooks).
+	webhooks grid.WebhookSender
+	// uploads holds the patterns whose body is streamed, not read whole (handleUpload).
+	uploads map[string]bool
 }
 
 // handlerFunc is a handler that returns its error instead of writing it.
@@ -41,6 +48,7 @@ func New(svc *grid.Service, opts Options) *API {
 		a.log = slog.Default()
 	}
 	svc.SetRenderer(Render)
+	a.webhooks = opts.Webhooks
 	a.routes()
 	return a
 }
@@ -55,6 +63,9 @@ func (a *API) routes() {
 	a.handle("PATCH /customers/{customerId}", a.updateCustomer)
 	a.handle("DELETE /customers/{customerId}", a.deleteCustomer)
 	a.handle("GET "+customerSubPath, a.customerSubresource)
+	a.bulkRoutes()
+	a.contactRoutes()
+	a.verificationRoutes()
 
 	a.handle("POST /tokens", a.createToken)
 	a.handle("GET /tokens", a.listTokens)
@@ -63,6 +74,8 @@ func (a *API) routes() {
 
 	a.handle("GET /config", a.getConfig)
 	a.handle("PATCH /config", a.updateConfig)
+
+	a.webhookRoutes()
 
 	a.notImplemented()
 }

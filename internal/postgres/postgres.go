@@ -71,6 +71,7 @@ var Dialect = sqlstore.Dialect{
 		}
 		return false
 	},
+	SkipLocked: "FOR UPDATE SKIP LOCKED",
 }
 
 // migrateLockKey is the session-level advisory lock that serialises migrations of every gridd

@@ -71,9 +71,11 @@ func customerWhere(platformID string, f grid.CustomerFilter) where {
 
 func (r reader) ListCustomers(ctx context.Context, platformID string, f grid.CustomerFilter) (grid.CustomerPage, error) {
 	w := customerWhere(platformID, f)
-	var page grid.CustomerPage
-	if err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE `+w.sql(), w.args...).Scan(&page.TotalCount); err != nil {
-		return page, fmt.Errorf("count customers: %w", err)
+	page := grid.CustomerPage{TotalCount: -1}
+	if !f.SkipCount {
+		if err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE `+w.sql(), w.args...).Scan(&page.TotalCount); err != nil {
+			return page, fmt.Errorf("count customers: %w", err)
+		}
 	}
 	if f.AfterID != "" {
 		w.add("id > $?", f.AfterID)

@@ -23,6 +23,10 @@ type Dialect struct {
 	UniqueViolation func(err error) (index string, ok bool)
 	// Retryable reports whether the database asks for the transaction to be run again.
 	Retryable func(err error) bool
+	// SkipLocked is the row-locking clause a claim's SELECT ends with so that concurrent
+	// claims pass over each other's rows ("FOR UPDATE SKIP LOCKED"); empty where one writer
+	// at a time makes it unnecessary (SQLite).
+	SkipLocked string
 }
 
 // Store is a grid.Store over database/sql.

@@ -41,6 +41,10 @@ func Run(t *testing.T, open func(t *testing.T) grid.Store) {
 		{"IdempotencyKeys", testIdempotencyKeys},
 		{"ConcurrentIdempotencyClaim", testConcurrentIdempotencyClaim},
 		{"ConcurrentDuplicateInsert", testConcurrentDuplicateInsert},
+		{"Webhooks", Webhooks},
+		{"BulkJobs", BulkJobs},
+		{"ContactCodes", ContactCodes},
+		{"Verification", Verification},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
