@@ -71,6 +71,9 @@ type Reader interface {
 	// GetContactCode returns the verification code state of one channel of a platform's
 	// customer, or ErrNotFound when no code was ever sent to it.
 	GetContactCode(ctx context.Context, platformID, customerID, channel string) (*ContactCode, error)
+	// GetKycLinkByTokenHash returns the hosted KYC link whose token hashes to hash, whatever
+	// its platform (the token is the credential), or ErrNotFound.
+	GetKycLinkByTokenHash(ctx context.Context, hash []byte) (*KycLink, error)
 }
 
 // Outbox is the delivery side of the webhook outbox (see Event). Each method runs in a short
@@ -143,6 +146,7 @@ type Tx interface {
 	// DeleteIdempotencyKeysBefore removes every Idempotency-Key row created before t and
 	// returns how many it removed.
 	DeleteIdempotencyKeysBefore(ctx context.Context, t time.Time) (int64, error)
+	// GetCustomer inside a transaction also locks the row until the transaction ends.
 	// LockCustomer holds a platform's customer row against concurrent changes until the
 	// transaction ends, so that a read-check-write of its status cannot act on a stale read;
 	// ErrNotFound for an unknown customer. (Where the database runs one writer at a time, as
@@ -193,6 +197,12 @@ type Tx interface {
 	// still at prevVersion (0: no row may exist yet), compare-and-set; otherwise it returns
 	// ErrNotFound and writes nothing.
 	SaveContactCode(ctx context.Context, c *ContactCode, prevVersion int64) error
+	// InsertKycLink adds a hosted KYC link.
+	InsertKycLink(ctx context.Context, l *KycLink) error
+	// ConsumeKycLink marks a platform's hosted KYC link consumed at at by a verification,
+	// provided it is not consumed yet (compare-and-set); otherwise it returns ErrNotFound and
+	// writes nothing.
+	ConsumeKycLink(ctx context.Context, platformID, id string, at time.Time, verificationID string) error
 }
 
 // Page limits shared by list operations.

@@ -84,6 +84,12 @@ type VerificationPage struct {
 // POOR_QUALITY_DOCUMENT error until its identity document is replaced. A customer already
 // approved or rejected cannot be submitted again (400).
 func (s *Service) SubmitVerification(ctx context.Context, p *Principal, customerID string) (*Verification, error) {
+	return s.submitVerification(ctx, p, customerID, nil)
+}
+
+// submitVerification is SubmitVerification; then, when set, runs in the submission's
+// transaction once the verification is decided, and an error from it undoes the submission.
+func (s *Service) submitVerification(ctx context.Context, p *Principal, customerID string, then func(Tx, *Verification) error) (*Verification, error) {
 	if err := p.Require(PermManage); err != nil {
 		return nil, err
 	}
@@ -91,7 +97,7 @@ func (s *Service) SubmitVerification(ctx context.Context, p *Principal, customer
 		return nil, InvalidInput(FieldError{Field: "customerId", Message: "is required"})
 	}
 	var out *Verification
-	err := s.tx(ctx, func(tx Tx) error {
+	submit := func(tx Tx) error {
 		c, err := s.lockedCustomer(ctx, tx, p, customerID)
 		if err != nil {
 			return err
@@ -155,6 +161,12 @@ func (s *Service) SubmitVerification(ctx context.Context, p *Principal, customer
 			}
 		}
 		return s.changeStatus(ctx, tx, c, StatusPending, ReasonVerificationSubmitted, p.Token.ID)
+	}
+	err := s.tx(ctx, func(tx Tx) error {
+		if err := submit(tx); err != nil || then == nil {
+			return err
+		}
+		return then(tx, out)
 	})
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ package httpapi
 var unimplementedOps = []string{
 	"GET /exchange-rates",
 	"GET /discoveries",
-	"POST /customers/{customerId}/kyc-link",
 	"GET /sca/factors",
 	"POST /sca/factors",
 	"POST /sca/factors/confirm",

@@ -23,6 +23,9 @@ type Options struct {
 	// Webhooks signs and sends webhooks for the test webhook and serves the public key;
 	// without it those two operations answer 501.
 	Webhooks grid.WebhookSender
+	// PublicURL is the URL clients reach the server at (scheme, host, optional path prefix),
+	// from which hosted KYC links are built; empty means the scheme and Host of each request.
+	PublicURL string
 }
 
 // API is the HTTP face of a grid.Service.
@@ -36,6 +39,8 @@ type API struct {
 	webhooks grid.WebhookSender
 	// uploads holds the patterns whose body is streamed, not read whole (handleUpload).
 	uploads map[string]bool
+	// publicURL is Options.PublicURL without a trailing slash.
+	publicURL string
 }
 
 // handlerFunc is a handler that returns its error instead of writing it.
@@ -49,6 +54,7 @@ func New(svc *grid.Service, opts Options) *API {
 	}
 	svc.SetRenderer(Render)
 	a.webhooks = opts.Webhooks
+	a.publicURL = strings.TrimRight(opts.PublicURL, "/")
 	a.routes()
 	return a
 }
@@ -66,6 +72,7 @@ func (a *API) routes() {
 	a.bulkRoutes()
 	a.contactRoutes()
 	a.verificationRoutes()
+	a.kycLinkRoutes()
 
 	a.handle("POST /tokens", a.createToken)
 	a.handle("GET /tokens", a.listTokens)

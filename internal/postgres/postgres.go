@@ -72,6 +72,7 @@ var Dialect = sqlstore.Dialect{
 		return false
 	},
 	SkipLocked: "FOR UPDATE SKIP LOCKED",
+	ForUpdate:  "FOR UPDATE",
 }
 
 // migrateLockKey is the session-level advisory lock that serialises migrations of every gridd

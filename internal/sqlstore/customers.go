@@ -36,7 +36,7 @@ func scanCustomer(sc interface{ Scan(...any) error }) (*grid.Customer, error) {
 }
 
 func (r reader) GetCustomer(ctx context.Context, platformID, id string) (*grid.Customer, error) {
-	c, err := scanCustomer(r.q.QueryRowContext(ctx, `SELECT `+customerCols+` FROM customers WHERE id = $1 AND platform_id = $2`, id, platformID))
+	c, err := scanCustomer(r.q.QueryRowContext(ctx, `SELECT `+customerCols+` FROM customers WHERE id = $1 AND platform_id = $2 `+r.forUpdate, id, platformID))
 	if err != nil {
 		return nil, fmt.Errorf("get customer %s: %w", id, notFound(err))
 	}

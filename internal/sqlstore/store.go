@@ -27,6 +27,9 @@ type Dialect struct {
 	// claims pass over each other's rows ("FOR UPDATE SKIP LOCKED"); empty where one writer
 	// at a time makes it unnecessary (SQLite).
 	SkipLocked string
+	// ForUpdate is the clause that locks a row read inside a transaction until it ends, or ""
+	// where the database serialises writers itself (SQLite).
+	ForUpdate string
 }
 
 // Store is a grid.Store over database/sql.
@@ -68,7 +71,9 @@ func (s *Store) Close() error {
 
 // WithTx runs fn in one transaction.
 func (s *Store) WithTx(ctx context.Context, fn func(grid.Tx) error) error {
-	run := func(sqlTx *sql.Tx) error { return fn(&tx{reader: reader{q: sqlTx, d: s.dialect}, sqlTx: sqlTx}) }
+	run := func(sqlTx *sql.Tx) error {
+		return fn(&tx{reader: reader{q: sqlTx, d: s.dialect, forUpdate: s.dialect.ForUpdate}, sqlTx: sqlTx})
+	}
 	var err error
 	if s.Begin != nil {
 		err = s.Begin(ctx, run)
@@ -105,6 +110,9 @@ type queryer interface {
 type reader struct {
 	q queryer
 	d Dialect
+	// forUpdate is appended to reads of rows that transactions modify: inside a transaction a
+	// customer read is locked, so every read-modify-write of a customer is serialised.
+	forUpdate string
 }
 
 type tx struct {

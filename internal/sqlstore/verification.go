@@ -319,13 +319,8 @@ func (t *tx) UpdateVerification(ctx context.Context, v *grid.Verification) error
 // ---- customer locks ----
 
 func (t *tx) LockCustomer(ctx context.Context, platformID, id string) error {
-	q := `SELECT id FROM customers WHERE id = $1 AND platform_id = $2`
-	if t.d.SkipLocked != "" {
-		// The database has row locks (PostgreSQL): take the customer's.
-		q += ` FOR UPDATE`
-	}
 	var got string
-	if err := t.q.QueryRowContext(ctx, q, id, platformID).Scan(&got); err != nil {
+	if err := t.q.QueryRowContext(ctx, `SELECT id FROM customers WHERE id = $1 AND platform_id = $2 `+t.forUpdate, id, platformID).Scan(&got); err != nil {
 		return fmt.Errorf("lock customer %s: %w", id, notFound(err))
 	}
 	return nil

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) grid.Store) {
 		{"IdempotencyKeys", testIdempotencyKeys},
 		{"ConcurrentIdempotencyClaim", testConcurrentIdempotencyClaim},
 		{"ConcurrentDuplicateInsert", testConcurrentDuplicateInsert},
+		{"ReadModifyWrite", testReadModifyWrite},
 		{"Webhooks", Webhooks},
 		{"BulkJobs", BulkJobs},
 		{"ContactCodes", ContactCodes},
