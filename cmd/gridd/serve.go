@@ -26,7 +26,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.bind(fs, getenv)
+	publicURL := fs.String("public-url", getenv("GRIDD_PUBLIC_URL"), "URL clients reach this server at, from which hosted KYC links are built (GRIDD_PUBLIC_URL); default: the scheme and Host of each request")
+	pprofAddr := fs.String("pprof-addr", getenv("GRIDD_PPROF_ADDR"), "address of a separate listener serving net/http/pprof profiles (GRIDD_PPROF_ADDR); default: off")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := httpapi.CheckPublicURL(*publicURL); err != nil {
 		return err
 	}
 	log := c.logger(stderr)
@@ -50,7 +55,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	handler := httpapi.New(svc, httpapi.Options{BasePath: c.basePath, OpenAPI: api.OpenAPI, Logger: log, Webhooks: hooks.client})
+	handler := httpapi.New(svc, httpapi.Options{BasePath: c.basePath, OpenAPI: api.OpenAPI, Logger: log, Webhooks: hooks.client, PublicURL: *publicURL})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -71,6 +76,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	g.Go(func() error { return bulkimport.New(svc, log).Run(gctx) })
 	g.Go(func() error { return hooks.Run(gctx) })
+	if *pprofAddr != "" {
+		g.Go(func() error { return servePprof(gctx, *pprofAddr, log) })
+	}
 	g.Go(func() error { return bulkimport.New(svc, log).Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()

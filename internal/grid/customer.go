@@ -312,33 +312,43 @@ func checkUMAAddress(addr, domain string) string {
 // normalizeUMA lower-cases a UMA address: its user part is case-insensitive.
 func normalizeUMA(addr string) string { return strings.ToLower(addr) }
 
-func (s *Service) sealSecrets(c *Customer, sec *Secrets) error {
-	if sec.Identifier == "" && sec.TaxID == "" {
-		c.Sealed = nil
-		return nil
+// sealWriteOnly returns the sealed form of write-only values, or nil when there are none.
+func (s *Service) sealWriteOnly(sec *Secrets) ([]byte, error) {
+	if *sec == (Secrets{}) {
+		return nil, nil
 	}
 	raw, err := json.Marshal(sec)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.Sealed, err = s.sealer.Seal(raw)
+	sealed, err := s.sealer.Seal(raw)
 	if err != nil {
-		return fmt.Errorf("seal customer secrets: %w", err)
+		return nil, fmt.Errorf("seal write-only values: %w", err)
 	}
-	return nil
+	return sealed, nil
+}
+
+// openWriteOnly decrypts what sealWriteOnly sealed; owner names the record in errors.
+func (s *Service) openWriteOnly(sealed []byte, owner string) (*Secrets, error) {
+	sec := &Secrets{}
+	if len(sealed) == 0 {
+		return sec, nil
+	}
+	raw, err := s.sealer.Open(sealed)
+	if err != nil {
+		return nil, fmt.Errorf("open write-only values of %s: %w", owner, err)
+	}
+	return sec, json.Unmarshal(raw, sec)
+}
+
+func (s *Service) sealSecrets(c *Customer, sec *Secrets) (err error) {
+	c.Sealed, err = s.sealWriteOnly(sec)
+	return err
 }
 
 // OpenSecrets decrypts a customer's write-only values.
 func (s *Service) OpenSecrets(c *Customer) (*Secrets, error) {
-	sec := &Secrets{}
-	if len(c.Sealed) == 0 {
-		return sec, nil
-	}
-	raw, err := s.sealer.Open(c.Sealed)
-	if err != nil {
-		return nil, fmt.Errorf("open secrets of %s: %w", c.ID, err)
-	}
-	return sec, json.Unmarshal(raw, sec)
+	return s.openWriteOnly(c.Sealed, c.ID)
 }
 
 // GetCustomer returns one of the caller's platform's customers. It needs VIEW.

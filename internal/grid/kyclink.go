@@ -150,6 +150,9 @@ type KycSession struct {
 	// verification lists them; empty when the data is complete or when a sandbox submission
 	// would be decided at once.
 	Requirements []VerificationError
+	// DecidedAtSubmit is set for a sandbox business whose registration number decides its
+	// verification at submission, whatever its data: the flow has nothing to ask for.
+	DecidedAtSubmit bool
 
 	principal *Principal
 	// form is set when the session was opened by a form post with a valid nonce.
@@ -194,7 +197,8 @@ func (s *Service) OpenKycLink(ctx context.Context, token string) (*KycSession, e
 	if sess.Documents, err = s.customerDocuments(ctx, s.store, c); err != nil {
 		return nil, err
 	}
-	if _, decided := sandboxKYBDecision(platform, c); !decided {
+	_, sess.DecidedAtSubmit = sandboxKYBDecision(platform, c)
+	if !sess.DecidedAtSubmit {
 		sess.Requirements = VerificationProblems(platform, c, sess.Owners, sess.Documents)
 	}
 	return sess, nil
@@ -346,9 +350,12 @@ func (d *KycLinkDetails) customerInput(c *Customer) (*CustomerInput, error) {
 			fe.Add("businessInfo", "belongs to business customers only")
 		}
 	} else {
-		for field, v := range map[string]*string{"fullName": d.FullName, "birthDate": d.BirthDate, "nationality": d.Nationality, "idType": d.IDType, "identifier": d.Identifier} {
-			if v != nil {
-				fe.Add(field, "belongs to individual customers only")
+		for _, f := range []struct {
+			field string
+			v     *string
+		}{{"fullName", d.FullName}, {"birthDate", d.BirthDate}, {"nationality", d.Nationality}, {"idType", d.IDType}, {"identifier", d.Identifier}} {
+			if f.v != nil {
+				fe.Add(f.field, "belongs to individual customers only")
 			}
 		}
 		if b := d.Business; b != nil {

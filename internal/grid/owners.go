@@ -2,7 +2,6 @@ package grid
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -372,31 +371,13 @@ func (s *Service) setOwnerStatus(ctx context.Context, tx Tx, o *BeneficialOwner,
 	return tx.UpdateBeneficialOwner(ctx, o)
 }
 
-func (s *Service) sealOwner(o *BeneficialOwner, sec *Secrets) error {
-	if sec.Identifier == "" {
-		o.Sealed = nil
-		return nil
-	}
-	raw, err := json.Marshal(&Secrets{Identifier: sec.Identifier})
-	if err != nil {
-		return err
-	}
-	if o.Sealed, err = s.sealer.Seal(raw); err != nil {
-		return fmt.Errorf("seal owner secrets: %w", err)
-	}
-	return nil
+func (s *Service) sealOwner(o *BeneficialOwner, sec *Secrets) (err error) {
+	o.Sealed, err = s.sealWriteOnly(&Secrets{Identifier: sec.Identifier})
+	return err
 }
 
 func (s *Service) openOwner(o *BeneficialOwner) (*Secrets, error) {
-	sec := &Secrets{}
-	if len(o.Sealed) == 0 {
-		return sec, nil
-	}
-	raw, err := s.sealer.Open(o.Sealed)
-	if err != nil {
-		return nil, fmt.Errorf("open secrets of %s: %w", o.ID, err)
-	}
-	return sec, json.Unmarshal(raw, sec)
+	return s.openWriteOnly(o.Sealed, o.ID)
 }
 
 // OpenOwnerIdentifier decrypts a beneficial owner's write-only identifier.

@@ -17,7 +17,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gridd/gridd/api"
-	"github.com/gridd/gridd/internal/apitest"
 	"github.com/gridd/gridd/internal/bulkimport"
 	"github.com/gridd/gridd/internal/grid"
 	"github.com/gridd/gridd/internal/httpapi"
@@ -46,47 +45,7 @@ func (e *env) bulkUpload(c *cred, parts []bulkPart, headers ...string) resp {
 		io.WriteString(w, p.content)
 	}
 	mw.Close()
-	return e.bulkSend(c, http.MethodPost, "/customers/bulk/csv", mw.FormDataContentType(), body.Bytes(), headers...)
-}
-
-// bulkSend sends a request with any body and checks the JSON answer against both documents.
-func (e *env) bulkSend(c *cred, method, path, contentType string, body []byte, headers ...string) resp {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+base+path, bytes.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	if c != nil {
-		req.SetBasicAuth(c.id, c.secret)
-	}
-	res, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	r := resp{status: res.StatusCode, header: res.Header, raw: raw}
-	if res.StatusCode >= 500 {
-		e.t.Errorf("%s %s: server error %d: %s", method, path, res.StatusCode, raw)
-	}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
-		e.t.Errorf("%s %s: Content-Type = %q, want application/json", method, path, ct)
-	}
-	if err := json.Unmarshal(raw, &r.body); err != nil {
-		e.t.Errorf("%s %s: body is not a JSON object: %v\n%s", method, path, err, raw)
-	}
-	apitest.Ours(e.t).Check(e.t, req, path, res.StatusCode, res.Header, raw)
-	apitest.Grid(e.t).Check(e.t, req, path, res.StatusCode, res.Header, raw)
-	return r
+	return e.sendRaw(c, http.MethodPost, "/customers/bulk/csv", mw.FormDataContentType(), body.Bytes(), headers...)
 }
 
 func bulkCSV(content string) []bulkPart {
@@ -220,14 +179,14 @@ func TestBulkUploadRequests(t *testing.T) {
 
 	e.bulkUpload(nil, bulkCSV(file)).want(t, 401, "UNAUTHORIZED")
 	e.bulkUpload(&view, bulkCSV(file)).want(t, 403, "FORBIDDEN")
-	e.bulkSend(&c, "POST", "/customers/bulk/csv", "text/csv", []byte(file)).want(t, 415, "UNSUPPORTED_MEDIA_TYPE")
-	e.bulkSend(&c, "POST", "/customers/bulk/csv", "multipart/form-data", []byte(file)).want(t, 415, "UNSUPPORTED_MEDIA_TYPE")
+	e.sendRaw(&c, "POST", "/customers/bulk/csv", "text/csv", []byte(file)).want(t, 415, "UNSUPPORTED_MEDIA_TYPE")
+	e.sendRaw(&c, "POST", "/customers/bulk/csv", "multipart/form-data", []byte(file)).want(t, 415, "UNSUPPORTED_MEDIA_TYPE")
 	r := e.bulkUpload(&c, []bulkPart{{name: "note", content: "hello"}}).want(t, 400, "INVALID_INPUT")
 	if d := cmp.Diff([]string{"file"}, r.fields()); d != "" {
 		t.Errorf("missing file: fields (-want +got):\n%s", d)
 	}
 	e.bulkUpload(&c, bulkCSV("")).want(t, 400, "INVALID_INPUT")
-	e.bulkSend(&c, "POST", "/customers/bulk/csv", "multipart/form-data; boundary=xyz", []byte("--xyz\r\nbroken")).want(t, 400, "INVALID_INPUT")
+	e.sendRaw(&c, "POST", "/customers/bulk/csv", "multipart/form-data; boundary=xyz", []byte("--xyz\r\nbroken")).want(t, 400, "INVALID_INPUT")
 
 	// Other form fields are skipped.
 	acc := e.bulkUpload(&c, append([]bulkPart{{name: "note", content: "hello"}}, bulkCSV(file)...)).want(t, 202, "")

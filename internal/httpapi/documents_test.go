@@ -3,20 +3,15 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"image"
 	"image/color"
 	"image/png"
-	"io"
 	"mime/multipart"
-	"net/http"
 	"net/textproto"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gridd/gridd/internal/apitest"
 	"github.com/gridd/gridd/internal/grid"
 )
 
@@ -50,49 +45,7 @@ func (e *env) docUpload(c *cred, method, path string, file *docFile, fields ...s
 		w.Write(file.data)
 	}
 	mw.Close()
-	return e.docSend(c, method, path, mw.FormDataContentType(), buf.Bytes())
-}
-
-// send sends a raw body with a content type and checks the response like do.
-func (e *env) docSend(c *cred, method, path, contentType string, body []byte, headers ...string) resp {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+base+path, bytes.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", contentType)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	if c != nil {
-		req.SetBasicAuth(c.id, c.secret)
-	}
-	res, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	r := resp{status: res.StatusCode, header: res.Header, raw: raw}
-	if res.StatusCode >= 500 {
-		e.t.Errorf("%s %s: server error %d: %s", method, path, res.StatusCode, raw)
-	}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
-		e.t.Errorf("%s %s: Content-Type = %q, want application/json", method, path, ct)
-	}
-	if err := json.Unmarshal(raw, &r.body); err != nil {
-		e.t.Errorf("%s %s: body is not a JSON object: %v\n%s", method, path, err, raw)
-	}
-	rel := strings.SplitN(req.URL.EscapedPath(), base, 2)[1]
-	if unesc, err := pathUnescape(rel); err == nil {
-		rel = unesc
-	}
-	apitest.Ours(e.t).Check(e.t, req, rel, res.StatusCode, res.Header, raw)
-	apitest.Grid(e.t).Check(e.t, req, rel, res.StatusCode, res.Header, raw)
-	return r
+	return e.sendRaw(c, method, path, mw.FormDataContentType(), buf.Bytes())
 }
 
 // testPNG encodes a real PNG image.
@@ -267,7 +220,7 @@ func TestDocumentChecks(t *testing.T) {
 	e.docUpload(&c, "PUT", "/documents/Document:x", &docFile{"big.png", "image/png", big}, "documentType", "PASSPORT", "country", "US").want(t, 413, "PAYLOAD_TOO_LARGE")
 
 	// Not multipart: 415.
-	e.docSend(&c, "POST", "/documents", "application/json", []byte(`{"documentHolder":"`+id+`"}`)).want(t, 415, "UNSUPPORTED_MEDIA_TYPE")
+	e.sendRaw(&c, "POST", "/documents", "application/json", []byte(`{"documentHolder":"`+id+`"}`)).want(t, 415, "UNSUPPORTED_MEDIA_TYPE")
 
 	// A read-only token cannot upload.
 	_, ro := e.platform(sandbox(), grid.PermView)
@@ -286,8 +239,8 @@ func TestDocumentUploadIdempotent(t *testing.T) {
 	fw, _ := mw.CreateFormFile("file", "p.png")
 	fw.Write(testPNG(t))
 	mw.Close()
-	first := e.docSend(&c, "POST", "/documents", mw.FormDataContentType(), buf.Bytes(), "Idempotency-Key", "doc-1").want(t, 201, "")
-	again := e.docSend(&c, "POST", "/documents", mw.FormDataContentType(), buf.Bytes(), "Idempotency-Key", "doc-1").want(t, 201, "")
+	first := e.sendRaw(&c, "POST", "/documents", mw.FormDataContentType(), buf.Bytes(), "Idempotency-Key", "doc-1").want(t, 201, "")
+	again := e.sendRaw(&c, "POST", "/documents", mw.FormDataContentType(), buf.Bytes(), "Idempotency-Key", "doc-1").want(t, 201, "")
 	if again.header.Get("Idempotent-Replayed") != "true" || again.str("id") != first.str("id") {
 		t.Errorf("replay: %s (header %q), want the first document %s", again.raw, again.header.Get("Idempotent-Replayed"), first.str("id"))
 	}

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -83,20 +84,31 @@ type resp struct {
 	body   map[string]any
 }
 
-// do sends a request and checks the response against the project's document and the public
-// Grid document. contentType "" means application/json when a body is given.
+// do sends a JSON request and checks the response against the project's document and the
+// public Grid document.
 func (e *env) do(c *cred, method, path, body string, headers ...string) resp {
 	e.t.Helper()
-	var rd io.Reader
+	contentType := ""
 	if body != "" {
-		rd = strings.NewReader(body)
+		contentType = "application/json"
+	}
+	return e.sendRaw(c, method, path, contentType, []byte(body), headers...)
+}
+
+// sendRaw sends a body of any content type ("" for none) with extra header pairs, and checks
+// the answer: JSON (but for 204), no server error, valid against both documents.
+func (e *env) sendRaw(c *cred, method, path, contentType string, body []byte, headers ...string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	if len(body) > 0 {
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequest(method, e.srv.URL+base+path, rd)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -43,6 +44,9 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
+	for _, p := range strings.Fields(os.Getenv("GRIDD_EXP_PRAGMAS")) {
+		q.Add("_pragma", p)
+	}
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -59,7 +63,10 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 			return nil, fmt.Errorf("sqlite: create data directory: %w", err)
 		}
 	}
-	write, err := sql.Open("sqlite", dsn(path, false))
+	if os.Getenv("GRIDD_EXP_FDATASYNC") != "" {
+		sqlite.Fdatasync(true)
+	}
+	write, err := openDB(dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -72,7 +79,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		write.Close()
 		return nil, err
 	}
-	read, err := sql.Open("sqlite", dsn(path, true))
+	read, err := openDB(dsn(path, true))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open readers %s: %w", path, err)
@@ -85,6 +92,15 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	gc := newGroupCommitter(write)
 	st.Begin, st.OnClose = gc.run, gc.close
 	return st, nil
+}
+
+// openDB returns a handle whose connections keep their statements prepared (stmtcache.go).
+func openDB(dsn string) (*sql.DB, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(cachingConnector{c}), nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) grid.Store) {
 		{"BulkJobs", BulkJobs},
 		{"ContactCodes", ContactCodes},
 		{"Verification", Verification},
+		{"KycLinks", KycLinks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
