@@ -417,6 +417,9 @@ func (a *API) applyHostedForm(r *http.Request, sess *grid.KycSession, st *postSt
 		label := "Document"
 		if holder == sess.Customer.ID {
 			label = "Your document"
+			if sess.Customer.Type == grid.Business {
+				label = "Business document"
+			}
 		} else if o := findOwner(sess.Owners, holder); o != nil {
 			label = "Document of " + ownerName(o)
 		}
