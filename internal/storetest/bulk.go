@@ -31,14 +31,7 @@ func newBulkJob(platformID string, at time.Time) *grid.BulkJob {
 
 func insertBulkJobs(t testing.TB, st grid.Store, js ...*grid.BulkJob) {
 	t.Helper()
-	mustTx(t, st, func(tx grid.Tx) error {
-		for _, j := range js {
-			if err := tx.InsertBulkJob(t.Context(), j); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insertAll(t, st, grid.Tx.InsertBulkJob, js...)
 }
 
 func bulkJobRoundTrip(t *testing.T, st grid.Store) {

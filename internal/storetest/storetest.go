@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) grid.Store) {
 		{"ContactCodes", ContactCodes},
 		{"Verification", Verification},
 		{"KycLinks", KycLinks},
+		{"HotPaths", HotPaths},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -111,11 +112,12 @@ func wantDuplicate(t testing.TB, what string, err error, key string) {
 	}
 }
 
-func insertPlatforms(t testing.TB, st grid.Store, ps ...*grid.Platform) {
+// insertAll writes items in one transaction, each with insert.
+func insertAll[T any](t testing.TB, st grid.Store, insert func(grid.Tx, context.Context, T) error, items ...T) {
 	t.Helper()
 	mustTx(t, st, func(tx grid.Tx) error {
-		for _, p := range ps {
-			if err := tx.InsertPlatform(t.Context(), p); err != nil {
+		for _, it := range items {
+			if err := insert(tx, t.Context(), it); err != nil {
 				return err
 			}
 		}
@@ -123,16 +125,14 @@ func insertPlatforms(t testing.TB, st grid.Store, ps ...*grid.Platform) {
 	})
 }
 
+func insertPlatforms(t testing.TB, st grid.Store, ps ...*grid.Platform) {
+	t.Helper()
+	insertAll(t, st, grid.Tx.InsertPlatform, ps...)
+}
+
 func insertCustomers(t testing.TB, st grid.Store, cs ...*grid.Customer) {
 	t.Helper()
-	mustTx(t, st, func(tx grid.Tx) error {
-		for _, c := range cs {
-			if err := tx.InsertCustomer(t.Context(), c); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insertAll(t, st, grid.Tx.InsertCustomer, cs...)
 }
 
 func insertCustomer(ctx context.Context, st grid.Store, c *grid.Customer) error {

@@ -33,14 +33,7 @@ func newEvent(platformID, orderKey string, at time.Time) *grid.Event {
 
 func insertEvents(t testing.TB, st grid.Store, evs ...*grid.Event) {
 	t.Helper()
-	mustTx(t, st, func(tx grid.Tx) error {
-		for _, e := range evs {
-			if err := tx.InsertEvent(t.Context(), e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	insertAll(t, st, grid.Tx.InsertEvent, evs...)
 }
 
 func webhookPlatform(t testing.TB, st grid.Store, endpoint string) *grid.Platform {
