@@ -35,6 +35,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := c.logger(stderr)
+	tuneGC(getenv)
 	svc, st, err := c.open(ctx, log)
 	if err != nil {
 		return err

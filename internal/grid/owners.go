@@ -63,6 +63,8 @@ type OwnerFilter struct {
 	CustomerID string
 	AfterID    string
 	Limit      int
+	// SkipCount leaves OwnerPage.TotalCount at -1, for readers that need the owners only.
+	SkipCount bool
 }
 
 // OwnerPage is one page of beneficial owners.
@@ -281,7 +283,7 @@ func (s *Service) businessOf(ctx context.Context, r Reader, p *Principal, id, fi
 // allOwners returns every beneficial owner of a customer, oldest first.
 func (s *Service) allOwners(ctx context.Context, r Reader, platformID, customerID string) ([]*BeneficialOwner, error) {
 	var out []*BeneficialOwner
-	f := OwnerFilter{CustomerID: customerID, Limit: MaxPageSize}
+	f := OwnerFilter{CustomerID: customerID, Limit: MaxPageSize, SkipCount: true}
 	for {
 		page, err := r.ListBeneficialOwners(ctx, platformID, f)
 		if err != nil {

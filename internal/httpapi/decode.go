@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gridd/gridd/internal/grid"
 )
@@ -175,8 +176,21 @@ func nonEmpty(path string) string {
 	return path
 }
 
-// jsonFields maps the JSON names of a struct's fields to their types.
+// fieldCache holds jsonFields' answer per struct type (reflect.Type to map[string]reflect.Type):
+// a request type's fields never change, and working them out is most of checkShape's cost.
+var fieldCache sync.Map
+
+// jsonFields maps the JSON names of a struct's fields to their types. The map is shared:
+// callers must not change it.
 func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m, _ := fieldCache.LoadOrStore(t, structFields(t))
+	return m.(map[string]reflect.Type)
+}
+
+func structFields(t reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)

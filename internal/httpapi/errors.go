@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/gridd/gridd/internal/grid"
 )
@@ -72,17 +74,29 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, e.Status, body)
 }
 
-// writeJSON writes v with a status. Headers are final before WriteHeader.
+// jsonBufs holds the buffers writeJSON encodes into, so that an answer costs no allocation of
+// its size.
+var jsonBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeJSON writes v, then a newline, with a status. Headers are final before WriteHeader.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	buf, err := json.Marshal(v)
-	if err != nil {
+	buf := jsonBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			jsonBufs.Put(buf)
+		}
+	}()
+	buf.Reset()
+	// Encode writes what json.Marshal returns, and the newline.
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		slog.Error("encode response", "err", err)
 		status = 500
-		buf = []byte(`{"status":500,"code":"INTERNAL_ERROR","message":"an internal error occurred; retry later"}`)
+		buf.Reset()
+		buf.WriteString(`{"status":500,"code":"INTERNAL_ERROR","message":"an internal error occurred; retry later"}` + "\n")
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(buf)+1))
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	w.Write(append(buf, '\n'))
+	w.Write(buf.Bytes())
 }

@@ -61,9 +61,11 @@ func (r reader) ListBeneficialOwners(ctx context.Context, platformID string, f g
 	if f.CustomerID != "" {
 		w.add("customer_id = $?", f.CustomerID)
 	}
-	var page grid.OwnerPage
-	if err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM beneficial_owners WHERE `+w.sql(), w.args...).Scan(&page.TotalCount); err != nil {
-		return page, fmt.Errorf("count beneficial owners: %w", err)
+	page := grid.OwnerPage{TotalCount: -1}
+	if !f.SkipCount {
+		if err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM beneficial_owners WHERE `+w.sql(), w.args...).Scan(&page.TotalCount); err != nil {
+			return page, fmt.Errorf("count beneficial owners: %w", err)
+		}
 	}
 	if f.AfterID != "" {
 		w.add("id > $?", f.AfterID)
