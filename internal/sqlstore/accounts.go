@@ -42,23 +42,9 @@ func (r reader) ListInternalAccounts(ctx context.Context, platformID string, f g
 	if f.AfterID != "" {
 		w.add("id > $?", f.AfterID)
 	}
-	limit := clampLimit(f.Limit)
-	rows, err := r.q.QueryContext(ctx, `SELECT `+accountCols+` FROM internal_accounts WHERE `+w.sql()+` ORDER BY id LIMIT `+fmt.Sprint(limit+1), w.args...)
-	if err != nil {
-		return page, fmt.Errorf("list internal accounts: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return page, err
-		}
-		page.Accounts = append(page.Accounts, a)
-	}
-	if len(page.Accounts) > limit {
-		page.Accounts, page.HasMore = page.Accounts[:limit], true
-	}
-	return page, rows.Err()
+	var err error
+	page.Accounts, page.HasMore, err = keysetPage(ctx, r.q, "list internal accounts", `SELECT `+accountCols+` FROM internal_accounts`, w, f.Limit, scanAccount)
+	return page, err
 }
 
 func (t *tx) InsertInternalAccount(ctx context.Context, a *grid.InternalAccount) error {

@@ -81,23 +81,9 @@ func (r reader) ListCustomers(ctx context.Context, platformID string, f grid.Cus
 	if f.AfterID != "" {
 		w.add("id > $?", f.AfterID)
 	}
-	limit := clampLimit(f.Limit)
-	rows, err := r.q.QueryContext(ctx, `SELECT `+customerCols+` FROM customers WHERE `+w.sql()+` ORDER BY id LIMIT `+fmt.Sprint(limit+1), w.args...)
-	if err != nil {
-		return page, fmt.Errorf("list customers: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			return page, err
-		}
-		page.Customers = append(page.Customers, c)
-	}
-	if len(page.Customers) > limit {
-		page.Customers, page.HasMore = page.Customers[:limit], true
-	}
-	return page, rows.Err()
+	var err error
+	page.Customers, page.HasMore, err = keysetPage(ctx, r.q, "list customers", `SELECT `+customerCols+` FROM customers`, w, f.Limit, scanCustomer)
+	return page, err
 }
 
 func customerArgs(c *grid.Customer) ([]any, error) {

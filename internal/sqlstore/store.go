@@ -301,23 +301,9 @@ func (r reader) ListTokens(ctx context.Context, platformID string, f grid.TokenF
 	if f.AfterID != "" {
 		w.add("id > $?", f.AfterID)
 	}
-	limit := clampLimit(f.Limit)
-	rows, err := r.q.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE `+w.sql()+` ORDER BY id LIMIT `+fmt.Sprint(limit+1), w.args...)
-	if err != nil {
-		return page, fmt.Errorf("list tokens: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return page, err
-		}
-		page.Tokens = append(page.Tokens, t)
-	}
-	if len(page.Tokens) > limit {
-		page.Tokens, page.HasMore = page.Tokens[:limit], true
-	}
-	return page, rows.Err()
+	var err error
+	page.Tokens, page.HasMore, err = keysetPage(ctx, r.q, "list tokens", `SELECT `+tokenCols+` FROM tokens`, w, f.Limit, scanToken)
+	return page, err
 }
 
 func (t *tx) InsertToken(ctx context.Context, tok *grid.Token) error {
@@ -372,6 +358,33 @@ func (w *where) timeRange(col string, r grid.TimeRange) {
 }
 
 func (w *where) sql() string { return strings.Join(w.conds, " AND ") }
+
+// keysetPage reads one page of rows in id order: the query selects from a table, w holds its
+// conditions (the keyset position included), and one row beyond the limit tells whether more
+// follow.
+func keysetPage[T any](ctx context.Context, q queryer, what, selectFrom string, w where, limit int, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, bool, error) {
+	limit = clampLimit(limit)
+	rows, err := q.QueryContext(ctx, selectFrom+` WHERE `+w.sql()+` ORDER BY id LIMIT `+fmt.Sprint(limit+1), w.args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
 
 func clampLimit(n int) int {
 	if n <= 0 {

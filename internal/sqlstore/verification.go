@@ -70,23 +70,9 @@ func (r reader) ListBeneficialOwners(ctx context.Context, platformID string, f g
 	if f.AfterID != "" {
 		w.add("id > $?", f.AfterID)
 	}
-	limit := clampLimit(f.Limit)
-	rows, err := r.q.QueryContext(ctx, `SELECT `+ownerCols+` FROM beneficial_owners WHERE `+w.sql()+` ORDER BY id LIMIT `+fmt.Sprint(limit+1), w.args...)
-	if err != nil {
-		return page, fmt.Errorf("list beneficial owners: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		o, err := scanOwner(rows)
-		if err != nil {
-			return page, err
-		}
-		page.Owners = append(page.Owners, o)
-	}
-	if len(page.Owners) > limit {
-		page.Owners, page.HasMore = page.Owners[:limit], true
-	}
-	return page, rows.Err()
+	var err error
+	page.Owners, page.HasMore, err = keysetPage(ctx, r.q, "list beneficial owners", `SELECT `+ownerCols+` FROM beneficial_owners`, w, f.Limit, scanOwner)
+	return page, err
 }
 
 func (t *tx) InsertBeneficialOwner(ctx context.Context, o *grid.BeneficialOwner) error {
@@ -165,23 +151,9 @@ func (r reader) ListDocuments(ctx context.Context, platformID string, f grid.Doc
 	if f.AfterID != "" {
 		w.add("id > $?", f.AfterID)
 	}
-	limit := clampLimit(f.Limit)
-	rows, err := r.q.QueryContext(ctx, `SELECT `+documentCols+` FROM documents WHERE `+w.sql()+` ORDER BY id LIMIT `+fmt.Sprint(limit+1), w.args...)
-	if err != nil {
-		return page, fmt.Errorf("list documents: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		d, err := scanDocument(rows)
-		if err != nil {
-			return page, err
-		}
-		page.Documents = append(page.Documents, d)
-	}
-	if len(page.Documents) > limit {
-		page.Documents, page.HasMore = page.Documents[:limit], true
-	}
-	return page, rows.Err()
+	var err error
+	page.Documents, page.HasMore, err = keysetPage(ctx, r.q, "list documents", `SELECT `+documentCols+` FROM documents`, w, f.Limit, scanDocument)
+	return page, err
 }
 
 func (t *tx) InsertDocument(ctx context.Context, d *grid.Document, content []byte) error {
@@ -276,23 +248,9 @@ func (r reader) ListVerifications(ctx context.Context, platformID string, f grid
 	if f.AfterID != "" {
 		w.add("id > $?", f.AfterID)
 	}
-	limit := clampLimit(f.Limit)
-	rows, err := r.q.QueryContext(ctx, `SELECT `+verificationCols+` FROM verifications WHERE `+w.sql()+` ORDER BY id LIMIT `+fmt.Sprint(limit+1), w.args...)
-	if err != nil {
-		return page, fmt.Errorf("list verifications: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := scanVerification(rows)
-		if err != nil {
-			return page, err
-		}
-		page.Verifications = append(page.Verifications, v)
-	}
-	if len(page.Verifications) > limit {
-		page.Verifications, page.HasMore = page.Verifications[:limit], true
-	}
-	return page, rows.Err()
+	var err error
+	page.Verifications, page.HasMore, err = keysetPage(ctx, r.q, "list verifications", `SELECT `+verificationCols+` FROM verifications`, w, f.Limit, scanVerification)
+	return page, err
 }
 
 func (t *tx) InsertVerification(ctx context.Context, v *grid.Verification) error {
