@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
+	"github.com/gridd/gridd/internal/pgtest"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,42 +15,10 @@ import (
 )
 
 // postgresURL returns the test database, skipping (or, in CI, failing) when it is unreachable.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("GRIDD_TEST_POSTGRES_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	db, err := sql.Open("pgx", url)
-	if err == nil {
-		err = db.PingContext(context.Background())
-		db.Close()
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("GRIDD_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL unreachable: %v", err)
-		}
-		t.Skipf("PostgreSQL not reachable (%v); set GRIDD_TEST_POSTGRES_URL", err)
-	}
-	return url
-}
+func postgresURL(t *testing.T) string { return pgtest.URL(t) }
 
 // freshSchema returns a new schema name, dropped when the test ends.
-func freshSchema(t *testing.T, url string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "mn_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", url)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		db.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE`)
-	})
-	return schema
-}
+func freshSchema(t *testing.T, url string) string { return pgtest.Schema(t, "mn_") }
 
 // TestTwoNodesOnOnePostgres starts two gridd nodes on one database and races them.
 func TestTwoNodesOnOnePostgres(t *testing.T) {

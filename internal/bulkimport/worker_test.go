@@ -3,15 +3,11 @@ package bulkimport
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,6 +19,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
 	"github.com/gridd/gridd/internal/grid"
+	"github.com/gridd/gridd/internal/pgtest"
 	"github.com/gridd/gridd/internal/postgres"
 	"github.com/gridd/gridd/internal/seal"
 	"github.com/gridd/gridd/internal/sqlite"
@@ -74,33 +71,8 @@ func onEachStore(t *testing.T, fn func(t *testing.T, f *fixture)) {
 
 func openPostgres(t *testing.T) *sqlstore.Store {
 	t.Helper()
-	url := os.Getenv("GRIDD_TEST_POSTGRES_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	admin, err := sql.Open("pgx", url)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		err = admin.PingContext(ctx)
-		cancel()
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL not reachable: %v", err)
-		}
-		t.Skipf("PostgreSQL not reachable (%v); set GRIDD_TEST_POSTGRES_URL", err)
-	}
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "t_bulk_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, "t_bulk_")
 	st, err := postgres.Open(t.Context(), url, postgres.Options{Schema: schema})
 	if err != nil {
 		t.Fatalf("postgres.Open: %v", err)

@@ -2,13 +2,10 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,74 +16,19 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
 	"github.com/gridd/gridd/internal/grid"
+	"github.com/gridd/gridd/internal/pgtest"
 	"github.com/gridd/gridd/internal/postgres"
 	"github.com/gridd/gridd/internal/sqlstore"
 	"github.com/gridd/gridd/internal/storetest"
 )
 
-const defaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+func testURL() string { return pgtest.DefaultURL() }
 
-func testURL() string {
-	if u := os.Getenv("GRIDD_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return defaultURL
-}
+func redacted(raw string) string { return pgtest.Redacted(raw) }
 
-// redacted hides a password in the URL for messages.
-func redacted(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
-		return u.Redacted()
-	}
-	return raw
-}
+func adminDB(t testing.TB) *sql.DB { return pgtest.Admin(t) }
 
-// admin connects once per test binary, without a schema, to create and drop test schemas.
-var admin = sync.OnceValues(func() (*sql.DB, error) {
-	db, err := sql.Open("pgx", testURL())
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
-})
-
-// adminDB returns the admin connection, failing in CI (or when GRIDD_REQUIRE_POSTGRES=1) and
-// skipping elsewhere when PostgreSQL cannot be reached.
-func adminDB(t testing.TB) *sql.DB {
-	t.Helper()
-	db, err := admin()
-	if err == nil {
-		return db
-	}
-	if os.Getenv("CI") != "" || os.Getenv("GRIDD_REQUIRE_POSTGRES") == "1" {
-		t.Fatalf("PostgreSQL not reachable at %s: %v", redacted(testURL()), err)
-	}
-	t.Skipf("PostgreSQL not reachable at %s (%v); set GRIDD_TEST_POSTGRES_URL", redacted(testURL()), err)
-	return nil
-}
-
-// newSchema returns a fresh schema name that is dropped, with everything in it, after the test.
-func newSchema(t testing.TB) string {
-	t.Helper()
-	db := adminDB(t)
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
+func newSchema(t testing.TB) string { return pgtest.Schema(t, "t_") }
 
 func openStore(t testing.TB, opts postgres.Options) *sqlstore.Store {
 	t.Helper()

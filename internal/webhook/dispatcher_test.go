@@ -2,9 +2,6 @@ package webhook_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,17 +9,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
 	"github.com/gridd/gridd/internal/grid"
+	"github.com/gridd/gridd/internal/pgtest"
 	"github.com/gridd/gridd/internal/postgres"
 	"github.com/gridd/gridd/internal/sqlite"
 	"github.com/gridd/gridd/internal/sqlstore"
@@ -41,44 +37,10 @@ func openSQLite(t testing.TB) *sqlstore.Store {
 	return st
 }
 
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	url := os.Getenv("GRIDD_TEST_POSTGRES_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	db, err := sql.Open("pgx", url)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = db.PingContext(ctx)
-		cancel()
-		db.Close()
-	}
-	if err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("GRIDD_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("PostgreSQL unreachable: %v", err)
-		}
-		t.Skipf("PostgreSQL not reachable (%v); set GRIDD_TEST_POSTGRES_URL", err)
-	}
-	return url
-}
+func postgresURL(t testing.TB) string { return pgtest.URL(t) }
 
 // postgresSchema returns a fresh schema, dropped after the test.
-func postgresSchema(t testing.TB, url string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "wh_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", url)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		db.Exec(`DROP SCHEMA IF EXISTS ` + pgx.Identifier{schema}.Sanitize() + ` CASCADE`)
-	})
-	return schema
-}
+func postgresSchema(t testing.TB, url string) string { return pgtest.Schema(t, "wh_") }
 
 func openPostgres(t testing.TB, url, schema string) *sqlstore.Store {
 	t.Helper()
