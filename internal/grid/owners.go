@@ -261,12 +261,8 @@ func (s *Service) owner(ctx context.Context, r Reader, p *Principal, id string) 
 // businessOf reads the business customer a request names in field: 404 when it does not
 // exist, 410 when it was deleted, 400 when it is an individual.
 func (s *Service) businessOf(ctx context.Context, r Reader, p *Principal, id, field string) (*Customer, error) {
-	if tx, ok := r.(Tx); ok {
-		// Owners are checked against each other (their total ownership): one change at a time.
-		if err := tx.LockCustomer(ctx, p.Platform.ID, id); err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-	}
+	// Owners are checked against each other (their total ownership): read through a transaction,
+	// the business is locked, so its owners change one request at a time.
 	c, err := s.customer(ctx, r, p, id)
 	if err != nil {
 		return nil, err

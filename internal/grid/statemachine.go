@@ -2,7 +2,6 @@ package grid
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -131,13 +130,11 @@ func (s *Service) changeStatus(ctx context.Context, tx Tx, c *Customer, to Statu
 	return s.transition(ctx, tx, c, ch)
 }
 
-// lockedCustomer locks one of the caller's platform's customers for the rest of tx and reads
-// it; 404 for an unknown id. Every transaction that changes a customer's status reads it this
-// way, so that the transition it checks starts from the stored status.
+// lockedCustomer reads one of the caller's platform's customers inside tx, which locks it for
+// the rest of tx (see Tx.GetCustomer); 404 for an unknown id. Every transaction that changes a
+// customer's status reads it this way, so that the transition it checks starts from the stored
+// status.
 func (s *Service) lockedCustomer(ctx context.Context, tx Tx, p *Principal, id string) (*Customer, error) {
-	if err := tx.LockCustomer(ctx, p.Platform.ID, id); err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
 	return s.customer(ctx, tx, p, id)
 }
 
@@ -193,10 +190,7 @@ func (s *Service) ReviewCustomer(ctx context.Context, platformID, customerID, de
 	}
 	var out *Customer
 	err := s.tx(ctx, func(tx Tx) error {
-		if err := tx.LockCustomer(ctx, platformID, customerID); err != nil {
-			return err
-		}
-		c, err := tx.GetCustomer(ctx, platformID, customerID)
+		c, err := tx.GetCustomer(ctx, platformID, customerID) // locks the row for this transaction
 		if err != nil {
 			return err
 		}

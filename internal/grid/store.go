@@ -105,7 +105,10 @@ type Outbox interface {
 	ListDeliveryAttempts(ctx context.Context, platformID, eventID string) ([]DeliveryAttempt, error)
 }
 
-// Tx is one transaction: reads see its own writes.
+// Tx is one transaction: reads see its own writes. GetCustomer inside a transaction holds the
+// customer's row against concurrent changes until the transaction ends, so that no
+// read-check-write of a customer acts on a stale read (PostgreSQL locks the row; SQLite runs
+// one writer at a time).
 type Tx interface {
 	Reader
 	// InsertPlatform adds a platform.
@@ -146,12 +149,6 @@ type Tx interface {
 	// DeleteIdempotencyKeysBefore removes every Idempotency-Key row created before t and
 	// returns how many it removed.
 	DeleteIdempotencyKeysBefore(ctx context.Context, t time.Time) (int64, error)
-	// GetCustomer inside a transaction also locks the row until the transaction ends.
-	// LockCustomer holds a platform's customer row against concurrent changes until the
-	// transaction ends, so that a read-check-write of its status cannot act on a stale read;
-	// ErrNotFound for an unknown customer. (Where the database runs one writer at a time, as
-	// SQLite does, it only checks that the customer exists.)
-	LockCustomer(ctx context.Context, platformID, id string) error
 	// InsertBeneficialOwner adds a beneficial owner.
 	InsertBeneficialOwner(ctx context.Context, o *BeneficialOwner) error
 	// UpdateBeneficialOwner replaces a platform's beneficial owner, or returns ErrNotFound.

@@ -275,13 +275,3 @@ func (t *tx) UpdateVerification(ctx context.Context, v *grid.Verification) error
 	}
 	return mustAffect(res, "verification "+v.ID)
 }
-
-// ---- customer locks ----
-
-func (t *tx) LockCustomer(ctx context.Context, platformID, id string) error {
-	var got string
-	if err := t.q.QueryRowContext(ctx, `SELECT id FROM customers WHERE id = $1 AND platform_id = $2 `+t.forUpdate, id, platformID).Scan(&got); err != nil {
-		return fmt.Errorf("lock customer %s: %w", id, notFound(err))
-	}
-	return nil
-}

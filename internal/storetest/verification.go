@@ -17,7 +17,7 @@ func Verification(t *testing.T, st grid.Store) {
 	t.Run("Documents", func(t *testing.T) { documents(t, st) })
 	t.Run("Verifications", func(t *testing.T) { verifications(t, st) })
 	t.Run("InternalAccounts", func(t *testing.T) { internalAccounts(t, st) })
-	t.Run("LockCustomer", func(t *testing.T) { lockCustomer(t, st) })
+	t.Run("CustomerReadLocks", func(t *testing.T) { lockCustomer(t, st) })
 }
 
 // kycFixture inserts two platforms and, on the first, a business and an individual.
@@ -350,24 +350,23 @@ func internalAccounts(t *testing.T, st grid.Store) {
 	wantNotFound(t, "UpdateInternalAccount(unknown)", err)
 }
 
-// lockCustomer checks that LockCustomer answers ErrNotFound for an unknown customer and that a
-// transaction that locks a customer after another one did sees that one's committed change.
+// lockCustomer checks that a customer read inside a transaction answers ErrNotFound for another
+// platform's or an unknown id, and that a transaction reading a customer another one has read
+// (and so locked) sees that one's committed change.
 func lockCustomer(t *testing.T, st grid.Store) {
 	ctx := t.Context()
 	p, other, _, ind := kycFixture(t, st)
-	err := withTx(ctx, st, func(tx grid.Tx) error { return tx.LockCustomer(ctx, other.ID, ind.ID) })
-	wantNotFound(t, "LockCustomer(other platform)", err)
-	err = withTx(ctx, st, func(tx grid.Tx) error { return tx.LockCustomer(ctx, p.ID, "Customer:nope") })
-	wantNotFound(t, "LockCustomer(unknown)", err)
+	read := func(platformID, id string) func(grid.Tx) error {
+		return func(tx grid.Tx) error { _, err := tx.GetCustomer(ctx, platformID, id); return err }
+	}
+	wantNotFound(t, "GetCustomer in a transaction (other platform)", withTx(ctx, st, read(other.ID, ind.ID)))
+	wantNotFound(t, "GetCustomer in a transaction (unknown)", withTx(ctx, st, read(p.ID, "Customer:nope")))
 
 	locked, release := make(chan struct{}), make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
 		var once bool
 		first <- withTx(ctx, st, func(tx grid.Tx) error {
-			if err := tx.LockCustomer(ctx, p.ID, ind.ID); err != nil {
-				return err
-			}
 			c, err := tx.GetCustomer(ctx, p.ID, ind.ID)
 			if err != nil {
 				return err
@@ -386,9 +385,6 @@ func lockCustomer(t *testing.T, st grid.Store) {
 	var seen grid.Status
 	go func() {
 		second <- withTx(ctx, st, func(tx grid.Tx) error {
-			if err := tx.LockCustomer(ctx, p.ID, ind.ID); err != nil {
-				return err
-			}
 			c, err := tx.GetCustomer(ctx, p.ID, ind.ID)
 			if err != nil {
 				return err
