@@ -66,6 +66,11 @@ func TestCustomerReview(t *testing.T) {
 		err := run(context.Background(), []string{"customer", "review", "-platform", platform, "-customer", cust.ID, "-decision", decision}, getenv, &out, io.Discard)
 		return out.String(), err
 	}
+	// The server has just read the customer, so a cached copy must give way to the operator's
+	// change, made through a store of its own as another process would.
+	if _, body = call(t, "GET", url+"/customers/"+cust.ID, user, pass, ""); !strings.Contains(body, `"kycStatus":"PENDING"`) {
+		t.Fatalf("customer in review: %s", body)
+	}
 	if got, err := review("approve"); err != nil || got != cust.ID+" kycStatus: APPROVED\n" {
 		t.Fatalf("review approve = %q, %v", got, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	c.bind(fs, getenv)
 	publicURL := fs.String("public-url", getenv("GRIDD_PUBLIC_URL"), "URL clients reach this server at, from which hosted KYC links are built (GRIDD_PUBLIC_URL); default: the scheme and Host of each request")
 	pprofAddr := fs.String("pprof-addr", getenv("GRIDD_PPROF_ADDR"), "address of a separate listener serving net/http/pprof profiles (GRIDD_PPROF_ADDR); default: off")
+	cacheDefault := 10000
+	if v := getenv("GRIDD_CUSTOMER_CACHE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("GRIDD_CUSTOMER_CACHE must be a count of customers, 0 to turn the cache off: %q", v)
+		}
+		cacheDefault = n
+	}
+	cacheSize := fs.Int("customer-cache", cacheDefault, "customers GET /customers/{id} keeps in memory on SQLite, 0 for none (GRIDD_CUSTOMER_CACHE); PostgreSQL always reads the database")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,6 +51,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer st.Close()
+	if *cacheSize < 0 {
+		return errors.New("-customer-cache must be 0 or more")
+	}
+	if svc.EnableCustomerCache(*cacheSize) {
+		log.Info("customer cache on", "entries", *cacheSize)
+	}
 	if err := useContactSender(svc, getenv, log); err != nil {
 		return err
 	}
@@ -80,7 +96,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if *pprofAddr != "" {
 		g.Go(func() error { return servePprof(gctx, *pprofAddr, log) })
 	}
-	g.Go(func() error { return bulkimport.New(svc, log).Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)

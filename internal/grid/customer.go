@@ -351,16 +351,37 @@ func (s *Service) OpenSecrets(c *Customer) (*Secrets, error) {
 	return s.openWriteOnly(c.Sealed, c.ID)
 }
 
-// GetCustomer returns one of the caller's platform's customers. It needs VIEW.
+// GetCustomer returns one of the caller's platform's customers. It needs VIEW. With the
+// customer cache on (EnableCustomerCache) the result may be shared with other callers: it
+// must not be modified.
 func (s *Service) GetCustomer(ctx context.Context, p *Principal, id string) (*Customer, error) {
 	if err := p.Require(PermView); err != nil {
 		return nil, err
 	}
+	if s.cache == nil {
+		return s.loadCustomer(ctx, p, id)
+	}
+	if c := s.cache.get(p.Platform.ID, id); c != nil {
+		return c, nil
+	}
+	t := s.cache.ticket(id)
+	c, err := s.loadCustomer(ctx, p, id)
+	if err == nil {
+		s.cache.put(t, c)
+	}
+	return c, err
+}
+
+// loadCustomer reads a customer with its beneficial owners from the store.
+func (s *Service) loadCustomer(ctx context.Context, p *Principal, id string) (*Customer, error) {
 	c, err := s.customer(ctx, s.store, p, id)
 	if err != nil {
 		return nil, err
 	}
-	return c, s.loadOwners(ctx, s.store, c)
+	if err := s.loadOwners(ctx, s.store, c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func sortFieldErrors(fe FieldErrors) FieldErrors {

@@ -34,6 +34,10 @@ type Service struct {
 	contact contactSettings
 	// auth caches recent authentications for a second.
 	auth authCache
+	// changes is the store's ChangeCounter, nil when it has none; cache is nil unless
+	// EnableCustomerCache turned it on.
+	changes ChangeCounter
+	cache   *customerCache
 }
 
 // NewService returns a Service over a store. now may be nil for the wall clock.
@@ -41,7 +45,11 @@ func NewService(store Store, sealer Sealer, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, sealer: sealer, now: now}
+	s := &Service{store: store, sealer: sealer, now: now}
+	if cc, ok := store.(ChangeCounted); ok {
+		s.changes = cc.CustomerChanges()
+	}
+	return s
 }
 
 // Store returns the service's store, for operator commands and tests.
@@ -56,8 +64,20 @@ func NewID(prefix string) string {
 	return prefix + ":" + uuid.Must(uuid.NewV7()).String()
 }
 
-// tx runs fn in a transaction, retrying a few times when the store asks for it.
+// tx runs fn in a transaction, retrying a few times when the store asks for it. On a store
+// with a ChangeCounter, the customers the transaction changed are announced before it returns
+// (customersChanged).
 func (s *Service) tx(ctx context.Context, fn func(Tx) error) error {
+	if s.changes != nil {
+		var changed []string
+		inner := fn
+		fn = func(tx Tx) error { return inner(changeTx{Tx: tx, changed: &changed}) }
+		defer func() {
+			if len(changed) > 0 {
+				s.customersChanged(changed)
+			}
+		}()
+	}
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
 		err = s.store.WithTx(ctx, fn)

@@ -48,6 +48,11 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	svc := grid.NewService(st, box, nil)
+	// As gridd serve does: every test that reads a customer after changing it checks that
+	// the change reached the cache.
+	if !svc.EnableCustomerCache(1000) {
+		t.Fatal("no customer cache on SQLite")
+	}
 	h := httpapi.New(svc, httpapi.Options{BasePath: base, OpenAPI: api.OpenAPI})
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { srv.Close(); st.Close() })

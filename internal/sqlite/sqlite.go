@@ -95,9 +95,19 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
+	counter, err := openChangeCounter(path)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, err
+	}
 	st := sqlstore.New(write, read, Dialect)
 	gc := newGroupCommitter(write)
 	st.Begin, st.OnClose = gc.run, gc.close
+	if counter != nil {
+		st.Changes = counter
+		st.OnClose = func() { gc.close(); counter.close() }
+	}
 	return st, nil
 }
 

@@ -42,7 +42,14 @@ type Store struct {
 	Begin func(ctx context.Context, fn func(*sql.Tx) error) error
 	// OnClose, when set, runs before the handles are closed.
 	OnClose func()
+	// Changes, when set, is the counter every process writing to this database shares
+	// (grid.ChangeCounted); SQLite sets it, PostgreSQL, whose nodes may be on many hosts,
+	// does not.
+	Changes grid.ChangeCounter
 }
+
+// CustomerChanges returns the store's shared change counter, or nil.
+func (s *Store) CustomerChanges() grid.ChangeCounter { return s.Changes }
 
 var _ grid.Store = (*Store)(nil)
 
