@@ -81,12 +81,31 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&o.SetupTimeout, "setup-timeout", 10*time.Minute, "bound on the preparation (collecting ids, walking to the deep page)")
 	fs.IntVar(&o.PID, "pid", 0, "process id of the server, to report its resident memory before and after")
 	fs.BoolVar(&o.Ceilings, "ceilings", true, "also measure the HTTP ceiling and the store ceiling")
+	soak := fs.Duration("soak", 0, "instead of the operations, run a mixed load (get, create, patch, delete, list) this long and sample the server's memory, goroutines and open files")
+	soakEvery := fs.Duration("soak-every", 30*time.Second, "interval between samples of -soak")
+	pprofURL := fs.String("pprof-url", "", "the server's pprof listener (GRIDD_PPROF_ADDR), e.g. http://127.0.0.1:6060: -soak samples its goroutine count there")
+	serveCeiling := fs.String("serve-http-ceiling", "", "instead of running, serve the HTTP ceiling on this address (e.g. 127.0.0.1:8081) until interrupted, for an outside load generator")
 	dbURL := fs.String("database-url", "", "postgres://... URL for the store ceiling (it adds a platform and rows there); default: a fresh temporary SQLite file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if o.User == "" || o.Secret == "" {
 		return errors.New("-user and -secret are required (gridd seed prints them)")
+	}
+	if *serveCeiling != "" {
+		return bench.ServeHTTPCeiling(ctx, *serveCeiling, o.BaseURL, o.User, o.Secret, func(addr string, size int) {
+			fmt.Fprintf(stdout, "HTTP ceiling on http://%s/ answering %d bytes, the answer of a real GET /customers/{id}; Ctrl-C stops it\n", addr, size)
+		})
+	}
+	if *soak > 0 {
+		rep, err := bench.Soak(ctx, bench.SoakOptions{BaseURL: o.BaseURL, User: o.User, Secret: o.Secret, Duration: *soak,
+			Concurrency: o.Concurrency, Every: *soakEvery, PID: o.PID, PprofURL: *pprofURL, Log: stderr})
+		if rep != nil {
+			if werr := rep.Write(stdout); werr != nil {
+				return werr
+			}
+		}
+		return err
 	}
 	for _, op := range strings.Split(*ops, ",") {
 		if op = strings.TrimSpace(op); op != "" {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gridd/gridd/internal/grid"
@@ -29,18 +30,7 @@ func httpCeiling(ctx context.Context, c *client, body []byte, conc int, d time.D
 	if err != nil {
 		return OpResult{}, err
 	}
-	length := strconv.Itoa(len(body))
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			h := w.Header()
-			h.Set("Content-Type", "application/json")
-			h.Set("Content-Length", length)
-			w.WriteHeader(http.StatusOK)
-			w.Write(body)
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
+	srv := ceilingServer(body)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
@@ -125,4 +115,58 @@ func storeCeiling(ctx context.Context, open func(context.Context) (*sqlstore.Sto
 		})
 	})
 	return res, name, nil
+}
+
+// ceilingServer is the bare net/http server of the HTTP ceiling: every request gets body.
+func ceilingServer(body []byte) *http.Server {
+	length := strconv.Itoa(len(body))
+	return &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("Content-Type", "application/json")
+			h.Set("Content-Length", length)
+			w.WriteHeader(http.StatusOK)
+			w.Write(body)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+}
+
+// ServeHTTPCeiling serves the HTTP ceiling on addr until ctx ends, for an outside load
+// generator to measure side by side with gridd: it answers every request with the bytes of
+// one real GET /customers/{id} from the server at baseURL. ready, when set, is called with
+// the listening address and the answer's size.
+func ServeHTTPCeiling(ctx context.Context, addr, baseURL, user, secret string, ready func(addr string, size int)) error {
+	c := newClient(strings.TrimRight(baseURL, "/"), user, secret, 1)
+	defer c.close()
+	page, err := c.listPage(ctx, "limit=1")
+	if err != nil {
+		return fmt.Errorf("find a customer: %w", err)
+	}
+	if len(page.Data) == 0 {
+		return errors.New("the platform has no customer to copy the answer of")
+	}
+	body, err := c.do(ctx, c.base, http.MethodGet, "/customers/"+page.Data[0].ID, nil, true)
+	if err != nil {
+		return fmt.Errorf("GET /customers/%s: %w", page.Data[0].ID, err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := ceilingServer(body)
+	if ready != nil {
+		ready(ln.Addr().String(), len(body))
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
 }

@@ -1,0 +1,79 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/pprof"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gridd/gridd/api"
+	"github.com/gridd/gridd/internal/bench"
+	"github.com/gridd/gridd/internal/grid"
+	"github.com/gridd/gridd/internal/httpapi"
+)
+
+// TestSoak runs the mixed load briefly against a real server in this process, sampling this
+// process as the server, and checks that every operation ran and changed the data.
+func TestSoak(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := bench.Seed(ctx, f.svc, f.st, f.p, bench.SeedOptions{Customers: 200}); err != nil {
+		t.Fatal(err)
+	}
+	tok, secret, err := f.svc.IssueToken(ctx, f.p.ID, grid.NewTokenSpec{Name: "soak", Permissions: grid.AllPermissions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.EnableCustomerCache(100)
+	const base = "/grid/2025-10-13"
+	srv := httptest.NewServer(httpapi.New(f.svc, httpapi.Options{BasePath: base, OpenAPI: api.OpenAPI}))
+	defer srv.Close()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	prof := httptest.NewServer(mux)
+	defer prof.Close()
+
+	var log bytes.Buffer
+	rep, err := bench.Soak(ctx, bench.SoakOptions{BaseURL: srv.URL + base, User: tok.ClientID, Secret: secret,
+		Duration: 1500 * time.Millisecond, Concurrency: 4, Every: 250 * time.Millisecond,
+		PID: os.Getpid(), PprofURL: prof.URL, Log: &log})
+	if err != nil {
+		t.Fatalf("Soak: %v\n%s", err, log.String())
+	}
+	if rep.FirstError != "" {
+		t.Errorf("errors during the soak; first: %s", rep.FirstError)
+	}
+	for op, n := range rep.PerOp {
+		if n == 0 {
+			t.Errorf("operation %s never ran: %v", op, rep.PerOp)
+		}
+	}
+	if len(rep.Samples) < 6 {
+		t.Fatalf("%d samples, want at least 6", len(rep.Samples))
+	}
+	last := rep.Samples[len(rep.Samples)-1]
+	if last.Requests == 0 || last.RSSKiB <= 0 || last.Goroutines <= 0 || last.OpenFiles <= 0 {
+		t.Errorf("last sample %+v: want requests, RSS, goroutines and open files", last)
+	}
+	if n := count(t, f.st, `SELECT COUNT(*) FROM customers WHERE deleted_at IS NOT NULL`); n == 0 {
+		t.Error("no customer was deleted")
+	}
+	if n := count(t, f.st, `SELECT COUNT(*) FROM customers WHERE profile LIKE '%soak-%@example.com%'`); n == 0 {
+		t.Error("no customer's email was changed")
+	}
+	var out bytes.Buffer
+	if err := rep.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"RSS KiB: peak", "goroutines: peak", "open files: peak"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	t.Logf("report:\n%s", out.String())
+}
