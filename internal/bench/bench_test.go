@@ -24,6 +24,7 @@ type fixture struct {
 	st  *sqlstore.Store
 	svc *grid.Service
 	p   *grid.Platform
+	tok *grid.Token // the token of serve
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -44,6 +45,29 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatalf("CreatePlatform: %v", err)
 	}
 	return &fixture{st: st, svc: svc, p: p}
+}
+
+// served is a fixture's API on loopback and a token for it.
+type served struct{ url, user, secret string }
+
+// serve seeds n customers, issues a token with every permission and serves the API as gridd
+// serve does (customer cache on) on a loopback port for the rest of the test.
+func (f *fixture) serve(t *testing.T, n int) served {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := bench.Seed(ctx, f.svc, f.st, f.p, bench.SeedOptions{Customers: n}); err != nil {
+		t.Fatal(err)
+	}
+	tok, secret, err := f.svc.IssueToken(ctx, f.p.ID, grid.NewTokenSpec{Name: "bench", Permissions: grid.AllPermissions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tok = tok
+	f.svc.EnableCustomerCache(1000)
+	const base = "/grid/2025-10-13"
+	srv := httptest.NewServer(httpapi.New(f.svc, httpapi.Options{BasePath: base, OpenAPI: api.OpenAPI}))
+	t.Cleanup(srv.Close)
+	return served{url: srv.URL + base, user: tok.ClientID, secret: secret}
 }
 
 func count(t *testing.T, st *sqlstore.Store, query string, args ...any) int {
@@ -148,21 +172,12 @@ func TestSeed(t *testing.T) {
 func TestRun(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := bench.Seed(ctx, f.svc, f.st, f.p, bench.SeedOptions{Customers: 300}); err != nil {
-		t.Fatal(err)
-	}
-	tok, secret, err := f.svc.IssueToken(ctx, f.p.ID, grid.NewTokenSpec{Name: "bench", Permissions: grid.AllPermissions})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const base = "/grid/2025-10-13"
-	srv := httptest.NewServer(httpapi.New(f.svc, httpapi.Options{BasePath: base, OpenAPI: api.OpenAPI}))
-	defer srv.Close()
+	srv := f.serve(t, 300)
 
 	var log bytes.Buffer
 	start := time.Now()
 	rep, err := bench.Run(ctx, bench.Options{
-		BaseURL: srv.URL + base, User: tok.ClientID, Secret: secret,
+		BaseURL: srv.url, User: srv.user, Secret: srv.secret,
 		Duration: 150 * time.Millisecond, Concurrency: 4, DeepPages: 7, IDs: 50, Ceilings: true, Log: &log,
 	})
 	if err != nil {

@@ -4,13 +4,10 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
-	"github.com/gridd/gridd/api"
 	"github.com/gridd/gridd/internal/bench"
 	"github.com/gridd/gridd/internal/grid"
-	"github.com/gridd/gridd/internal/httpapi"
 )
 
 // TestServeHTTPCeiling serves the bare handler for an outside load generator: it answers any
@@ -18,21 +15,12 @@ import (
 func TestServeHTTPCeiling(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := bench.Seed(ctx, f.svc, f.st, f.p, bench.SeedOptions{Customers: 3}); err != nil {
-		t.Fatal(err)
-	}
-	tok, secret, err := f.svc.IssueToken(ctx, f.p.ID, grid.NewTokenSpec{Name: "ceiling", Permissions: grid.AllPermissions})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const base = "/grid/2025-10-13"
-	srv := httptest.NewServer(httpapi.New(f.svc, httpapi.Options{BasePath: base, OpenAPI: api.OpenAPI}))
-	defer srv.Close()
+	srv := f.serve(t, 3)
 
 	get := func(url string, auth bool) []byte {
 		req, _ := http.NewRequest("GET", url, nil)
 		if auth {
-			req.SetBasicAuth(tok.ClientID, secret)
+			req.SetBasicAuth(srv.user, srv.secret)
 		}
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -45,17 +33,17 @@ func TestServeHTTPCeiling(t *testing.T) {
 		}
 		return b
 	}
-	page, err := f.svc.ListCustomers(ctx, &grid.Principal{Token: tok, Platform: f.p}, grid.CustomerFilter{Limit: 1})
+	page, err := f.svc.ListCustomers(ctx, &grid.Principal{Token: f.tok, Platform: f.p}, grid.CustomerFilter{Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	real := get(srv.URL+base+"/customers/"+page.Customers[0].ID, true)
+	real := get(srv.url+"/customers/"+page.Customers[0].ID, true)
 
 	cctx, cancel := context.WithCancel(ctx)
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- bench.ServeHTTPCeiling(cctx, "127.0.0.1:0", srv.URL+base, tok.ClientID, secret, func(addr string, size int) {
+		done <- bench.ServeHTTPCeiling(cctx, "127.0.0.1:0", srv.url, srv.user, srv.secret, func(addr string, size int) {
 			if size != len(real) {
 				t.Errorf("ceiling answers %d bytes, a real GET %d", size, len(real))
 			}

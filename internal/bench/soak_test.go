@@ -11,10 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gridd/gridd/api"
 	"github.com/gridd/gridd/internal/bench"
-	"github.com/gridd/gridd/internal/grid"
-	"github.com/gridd/gridd/internal/httpapi"
 )
 
 // TestSoak runs the mixed load briefly against a real server in this process, sampling this
@@ -22,24 +19,14 @@ import (
 func TestSoak(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := bench.Seed(ctx, f.svc, f.st, f.p, bench.SeedOptions{Customers: 200}); err != nil {
-		t.Fatal(err)
-	}
-	tok, secret, err := f.svc.IssueToken(ctx, f.p.ID, grid.NewTokenSpec{Name: "soak", Permissions: grid.AllPermissions})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.svc.EnableCustomerCache(100)
-	const base = "/grid/2025-10-13"
-	srv := httptest.NewServer(httpapi.New(f.svc, httpapi.Options{BasePath: base, OpenAPI: api.OpenAPI}))
-	defer srv.Close()
+	srv := f.serve(t, 200)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	prof := httptest.NewServer(mux)
 	defer prof.Close()
 
 	var log bytes.Buffer
-	rep, err := bench.Soak(ctx, bench.SoakOptions{BaseURL: srv.URL + base, User: tok.ClientID, Secret: secret,
+	rep, err := bench.Soak(ctx, bench.SoakOptions{BaseURL: srv.url, User: srv.user, Secret: srv.secret,
 		Duration: 1500 * time.Millisecond, Concurrency: 4, Every: 250 * time.Millisecond,
 		PID: os.Getpid(), PprofURL: prof.URL, Log: &log})
 	if err != nil {
