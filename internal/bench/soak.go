@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -270,15 +271,17 @@ func (r *SoakReport) Write(w io.Writer) error {
 		return nil
 	}
 	half := len(under) / 2
-	peak := func(ss []SoakSample, f func(SoakSample) int64) int64 {
-		var m int64
-		for _, s := range ss {
-			m = max(m, f(s))
-		}
-		return m
-	}
-	// The first sample is taken before any load: the halves start from the second.
+	// The first sample is taken before any load: the halves start from the second. Medians
+	// show the level, peaks the spikes (goroutines come and go with connections and queries).
 	a, b := under[1:half], under[half:]
+	stat := func(ss []SoakSample, f func(SoakSample) int64) (median, peak int64) {
+		vs := make([]int64, len(ss))
+		for i, s := range ss {
+			vs[i] = f(s)
+		}
+		slices.Sort(vs)
+		return vs[len(vs)/2], vs[len(vs)-1]
+	}
 	for _, k := range []struct {
 		name string
 		f    func(SoakSample) int64
@@ -287,11 +290,13 @@ func (r *SoakReport) Write(w io.Writer) error {
 		{"goroutines", func(s SoakSample) int64 { return int64(s.Goroutines) }},
 		{"open files", func(s SoakSample) int64 { return int64(s.OpenFiles) }},
 	} {
-		pa, pb := peak(a, k.f), peak(b, k.f)
+		ma, pa := stat(a, k.f)
+		mb, pb := stat(b, k.f)
 		if pa <= 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%s: peak %d in the first half, %d in the second (%+.1f%%)\n", k.name, pa, pb, 100*float64(pb-pa)/float64(pa))
+		fmt.Fprintf(w, "%s: median %d in the first half, %d in the second (%+.1f%%); peak %d, then %d\n",
+			k.name, ma, mb, 100*float64(mb-ma)/float64(max(ma, 1)), pa, pb)
 	}
 	return nil
 }

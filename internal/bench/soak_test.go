@@ -57,7 +57,7 @@ func TestSoak(t *testing.T) {
 	if err := rep.Write(&out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"RSS KiB: peak", "goroutines: peak", "open files: peak"} {
+	for _, want := range []string{"RSS KiB: median", "goroutines: median", "open files: median"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
