@@ -30,6 +30,7 @@ func (t *tx) InsertCustomerIfAbsent(ctx context.Context, c *grid.Customer) error
 	if n == 0 {
 		return t.takenCustomerKey(ctx, c)
 	}
+	t.customerAdded(c)
 	return t.writeCurrencies(ctx, c, false)
 }
 

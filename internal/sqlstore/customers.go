@@ -74,7 +74,15 @@ func (r reader) ListCustomers(ctx context.Context, platformID string, f grid.Cus
 	w := customerWhere(platformID, f)
 	page := grid.CustomerPage{TotalCount: -1}
 	if !f.SkipCount {
-		if err := r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE `+w.sql(), w.args...).Scan(&page.TotalCount); err != nil {
+		// Counting every active customer of a platform reads its whole customers_active
+		// index; the kept count answers the same in one read of a few rows.
+		var row *sql.Row
+		if countsAllActive(f) {
+			row = r.q.QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(active), 0) AS BIGINT) FROM customer_counts WHERE platform_id = $1`, platformID)
+		} else {
+			row = r.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM customers WHERE `+w.sql(), w.args...)
+		}
+		if err := row.Scan(&page.TotalCount); err != nil {
 			return page, fmt.Errorf("count customers: %w", err)
 		}
 	}
@@ -112,22 +120,92 @@ func (t *tx) InsertCustomer(ctx context.Context, c *grid.Customer) error {
 	if err != nil {
 		return t.customerWriteError(ctx, c, err)
 	}
+	t.customerAdded(c)
 	return t.writeCurrencies(ctx, c, false)
 }
+
+// customerAdded counts a customer just inserted, if it is active.
+func (t *tx) customerAdded(c *grid.Customer) {
+	if c.DeletedAt == nil {
+		t.active.add(c, 1)
+	}
+}
+
+// ListCustomers adds to the kept count what this transaction has not written to it yet, so
+// that the transaction reads its own creates and deletes.
+func (t *tx) ListCustomers(ctx context.Context, platformID string, f grid.CustomerFilter) (grid.CustomerPage, error) {
+	page, err := t.reader.ListCustomers(ctx, platformID, f)
+	if err == nil && page.TotalCount >= 0 && countsAllActive(f) {
+		page.TotalCount += int(t.active.pending(platformID))
+	}
+	return page, err
+}
+
+const updateCustomerSQL = `UPDATE customers SET platform_customer_id = $3, customer_type = $4, region = $5, uma_address = $6, status = $7, currencies = $8, profile = $9, sealed = $10, created_at = $11, updated_at = $12, deleted_at = $13 WHERE id = $1 AND platform_id = $2`
+
+// The two forms of the update: one changes the row only if the customer is active, the other
+// only if it is deleted.
+const (
+	updateActiveCustomerSQL  = updateCustomerSQL + ` AND deleted_at IS NULL`
+	updateDeletedCustomerSQL = updateCustomerSQL + ` AND deleted_at IS NOT NULL`
+)
 
 func (t *tx) UpdateCustomer(ctx context.Context, c *grid.Customer) error {
 	args, err := customerArgs(c)
 	if err != nil {
 		return err
 	}
-	res, err := t.q.ExecContext(ctx, `UPDATE customers SET platform_customer_id = $3, customer_type = $4, region = $5, uma_address = $6, status = $7, currencies = $8, profile = $9, sealed = $10, created_at = $11, updated_at = $12, deleted_at = $13 WHERE id = $1 AND platform_id = $2`, args...)
+	wasActive, err := t.updateCustomerRow(ctx, c, args)
 	if err != nil {
-		return t.customerWriteError(ctx, c, err)
-	}
-	if err := mustAffect(res, "customer "+c.ID); err != nil {
 		return err
 	}
+	switch active := c.DeletedAt == nil; {
+	case wasActive && !active:
+		t.active.add(c, -1)
+	case !wasActive && active:
+		t.active.add(c, 1)
+	}
 	return t.writeCurrencies(ctx, c, true)
+}
+
+// updateCustomerRow writes c's row and reports whether the customer was active before, which
+// the count of active customers needs and the caller does not say. The update is tried on an
+// active row first, then on a deleted one: whichever changes the row tells what it was, and
+// the common case, an active customer that stays active, still takes one statement. Each
+// condition is checked on the row as the UPDATE locks it, so two transactions deleting the
+// same customer at once count one deletion.
+func (t *tx) updateCustomerRow(ctx context.Context, c *grid.Customer, args []any) (wasActive bool, err error) {
+	locked := false
+	for {
+		for _, q := range []struct {
+			sql    string
+			active bool
+		}{{updateActiveCustomerSQL, true}, {updateDeletedCustomerSQL, false}} {
+			res, err := t.q.ExecContext(ctx, q.sql, args...)
+			if err != nil {
+				return false, t.customerWriteError(ctx, c, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return false, err
+			}
+			if n > 0 {
+				return q.active, nil
+			}
+		}
+		if locked {
+			return false, fmt.Errorf("update customer %s: neither form of the update matched the locked row", c.ID)
+		}
+		// Neither changed a row: the customer does not exist, or, on PostgreSQL, where each
+		// statement reads what is committed when it starts, another transaction deleted or
+		// restored it between the two. Lock the row and try again: it cannot change any more.
+		var id string
+		err := t.q.QueryRowContext(ctx, `SELECT id FROM customers WHERE id = $1 AND platform_id = $2 `+t.forUpdate, c.ID, c.PlatformID).Scan(&id)
+		if err != nil {
+			return false, fmt.Errorf("customer %s: %w", c.ID, notFound(err))
+		}
+		locked = true
+	}
 }
 
 func (t *tx) writeCurrencies(ctx context.Context, c *grid.Customer, replace bool) error {

@@ -79,7 +79,11 @@ func (s *Store) Close() error {
 // WithTx runs fn in one transaction.
 func (s *Store) WithTx(ctx context.Context, fn func(grid.Tx) error) error {
 	run := func(sqlTx *sql.Tx) error {
-		return fn(&tx{reader: reader{q: sqlTx, d: s.dialect, forUpdate: s.dialect.ForUpdate}, sqlTx: sqlTx})
+		t := &tx{reader: reader{q: sqlTx, d: s.dialect, forUpdate: s.dialect.ForUpdate}, sqlTx: sqlTx}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.active.write(ctx, sqlTx)
 	}
 	var err error
 	if s.Begin != nil {
@@ -125,6 +129,9 @@ type reader struct {
 type tx struct {
 	reader
 	sqlTx *sql.Tx
+	// active is what the transaction changed in the counts of active customers, written to
+	// customer_counts when fn returns.
+	active activeDelta
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }

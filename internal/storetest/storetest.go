@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) grid.Store) {
 		{"Verification", Verification},
 		{"KycLinks", KycLinks},
 		{"HotPaths", HotPaths},
+		{"CustomerCounts", CustomerCounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
