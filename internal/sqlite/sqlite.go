@@ -126,8 +126,16 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	defer conn.Close()
+	// A migration that builds an index sorts every row; with the writer's temp_store=MEMORY
+	// the sort of a million customers would hold a few hundred MiB. Sort on disk instead.
+	if _, err := conn.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
 	if _, err := sqlstore.Migrate(ctx, conn); err != nil {
 		return fmt.Errorf("sqlite: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	return nil
 }
