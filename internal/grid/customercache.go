@@ -63,10 +63,11 @@ func (s *Service) customersChanged(ids []string) {
 }
 
 // EnableCustomerCache makes GetCustomer serve customers from memory, up to about entries of
-// them (a full shard drops an arbitrary entry to make room). It
-// does so only on a store with a ChangeCounter, and reports whether it did. Every write
-// through this service drops the customers it changed before it returns; a write by another
-// process empties the cache at the next read after that process advanced the counter.
+// them (a full shard drops an arbitrary entry to make room). It does so only on a store with
+// a ChangeCounter, and reports whether it did; call it before the service serves requests.
+// Every write through this service drops the customers it changed before it returns; a write
+// by another process empties the cache at the next read after that process advanced the
+// counter.
 func (s *Service) EnableCustomerCache(entries int) bool {
 	if s.changes == nil || entries <= 0 {
 		return false
