@@ -248,11 +248,13 @@ func (r *SoakReport) Write(w io.Writer) error {
 	fmt.Fprintln(tw, "at\trequests\treq/s\terrors\tRSS MiB\tgoroutines\topen files\t")
 	var prev SoakSample
 	for _, s := range r.Samples {
-		rate := 0.0
-		if d := (s.At - prev.At).Seconds(); d > 0 {
-			rate = float64(s.Requests-prev.Requests) / d
+		// The rate over the interval since the previous sample; the last sample, taken right
+		// after the load stopped, shows none.
+		rate := ""
+		if d := s.At - prev.At; d >= o.Every/2 {
+			rate = fmt.Sprintf("%.0f", float64(s.Requests-prev.Requests)/d.Seconds())
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%d\t%.1f\t%d\t%d\t\n", s.At.Round(100*time.Millisecond), s.Requests, rate, s.Errors, float64(s.RSSKiB)/1024, s.Goroutines, s.OpenFiles)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.1f\t%d\t%d\t\n", s.At.Round(100*time.Millisecond), s.Requests, rate, s.Errors, float64(s.RSSKiB)/1024, s.Goroutines, s.OpenFiles)
 		prev = s
 	}
 	if err := tw.Flush(); err != nil {
