@@ -40,6 +40,18 @@ type AddressInput struct {
 	Line1, Line2, City, State, PostalCode, Country *string
 }
 
+// toAddress returns the address as stored: the fields sent, the others empty.
+func (a *AddressInput) toAddress() *Address {
+	addr := &Address{}
+	setStr(&addr.Line1, a.Line1)
+	setStr(&addr.Line2, a.Line2)
+	setStr(&addr.City, a.City)
+	setStr(&addr.State, a.State)
+	setStr(&addr.PostalCode, a.PostalCode)
+	setStr(&addr.Country, a.Country)
+	return addr
+}
+
 // ConsentInput is end-user terms consent evidence as sent.
 type ConsentInput struct {
 	AcceptedAt       *string
@@ -320,16 +332,9 @@ func (in *CustomerInput) apply(c *Customer, sec *Secrets) {
 	setStr(&d.AnnualIncomeRange, e.AnnualIncomeRange)
 	setStr(&d.NetWorthRange, e.NetWorthRange)
 	setStr(&d.PEPStatus, e.PEPStatus)
-	if a := in.Address; a != nil {
+	if in.Address != nil {
 		// An address is replaced as a whole: a partial one would mix two addresses.
-		addr := &Address{}
-		setStr(&addr.Line1, a.Line1)
-		setStr(&addr.Line2, a.Line2)
-		setStr(&addr.City, a.City)
-		setStr(&addr.State, a.State)
-		setStr(&addr.PostalCode, a.PostalCode)
-		setStr(&addr.Country, a.Country)
-		pr.Address = addr
+		pr.Address = in.Address.toAddress()
 	}
 	if b := in.Business; b != nil {
 		if pr.Business == nil {

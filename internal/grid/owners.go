@@ -510,15 +510,8 @@ func (in *OwnerInput) apply(o *BeneficialOwner, sec *Secrets) {
 	if pi.PhoneNumber != nil {
 		info.PhoneNumber, _ = refdata.NormalizePhone(*pi.PhoneNumber)
 	}
-	if a := pi.Address; a != nil {
-		addr := &Address{}
-		setStr(&addr.Line1, a.Line1)
-		setStr(&addr.Line2, a.Line2)
-		setStr(&addr.City, a.City)
-		setStr(&addr.State, a.State)
-		setStr(&addr.PostalCode, a.PostalCode)
-		setStr(&addr.Country, a.Country)
-		info.Address = addr
+	if pi.Address != nil {
+		info.Address = pi.Address.toAddress()
 	}
 	setStr(&info.IDType, pi.IDType)
 	setStr(&info.CountryOfIssuance, pi.CountryOfIssuance)
