@@ -32,7 +32,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cacheDefault := 10000
 	if v := getenv("GRIDD_CUSTOMER_CACHE"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
+		if err != nil {
 			return fmt.Errorf("GRIDD_CUSTOMER_CACHE must be a count of customers, 0 to turn the cache off: %q", v)
 		}
 		cacheDefault = n
@@ -40,6 +40,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cacheSize := fs.Int("customer-cache", cacheDefault, "customers GET /customers/{id} keeps in memory on SQLite, 0 for none (GRIDD_CUSTOMER_CACHE); PostgreSQL always reads the database")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cacheSize < 0 {
+		return errors.New("-customer-cache (GRIDD_CUSTOMER_CACHE) must be 0 or more")
 	}
 	if err := httpapi.CheckPublicURL(*publicURL); err != nil {
 		return err
@@ -51,9 +54,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer st.Close()
-	if *cacheSize < 0 {
-		return errors.New("-customer-cache must be 0 or more")
-	}
 	if svc.EnableCustomerCache(*cacheSize) {
 		log.Info("customer cache on", "entries", *cacheSize)
 	}

@@ -56,7 +56,7 @@ func (t changeTx) UpdateBeneficialOwner(ctx context.Context, o *BeneficialOwner)
 // and advances the shared counter, so that other processes drop what they hold.
 func (s *Service) customersChanged(ids []string) {
 	if s.cache != nil {
-		s.cache.changed(ids, s.changes)
+		s.cache.changed(ids)
 		return
 	}
 	s.changes.Add()
@@ -203,7 +203,7 @@ func (c *customerCache) put(t cacheTicket, cust *Customer) {
 
 // changed drops customers this process changed, then advances the shared counter; if another
 // process advanced it too since it was last seen, everything goes.
-func (c *customerCache) changed(ids []string, counter ChangeCounter) {
+func (c *customerCache) changed(ids []string) {
 	for _, id := range ids {
 		sh := c.shard(id)
 		sh.mu.Lock()
@@ -213,19 +213,9 @@ func (c *customerCache) changed(ids []string, counter ChangeCounter) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := counter.Add()
+	n := c.counter.Add()
 	if n != c.seen.Load()+1 {
 		c.clear()
 	}
 	c.seen.Store(n)
 }
-
-// localCounter is a ChangeCounter of one process, for stores only it can write (an
-// in-memory database).
-type localCounter struct{ n atomic.Uint64 }
-
-func (l *localCounter) Load() uint64 { return l.n.Load() }
-func (l *localCounter) Add() uint64  { return l.n.Add(1) }
-
-// NewLocalChangeCounter returns a ChangeCounter that lives in this process only.
-func NewLocalChangeCounter() ChangeCounter { return &localCounter{} }

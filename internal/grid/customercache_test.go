@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -71,7 +72,7 @@ func (r *recordingTx) UpdateBeneficialOwner(context.Context, *BeneficialOwner) e
 func cached(id, platform string) *Customer { return &Customer{ID: id, PlatformID: platform} }
 
 func TestCustomerCacheReadsOnlyItsPlatform(t *testing.T) {
-	c := newCustomerCache(100, NewLocalChangeCounter())
+	c := newCustomerCache(100, newLocalCounter())
 	c.put(c.ticket("Customer:1"), cached("Customer:1", "P1"))
 	if c.get("P1", "Customer:1") == nil {
 		t.Fatal("miss after put")
@@ -84,11 +85,11 @@ func TestCustomerCacheReadsOnlyItsPlatform(t *testing.T) {
 // A read that started before a write of this process keeps nothing, and the write drops
 // what was cached.
 func TestCustomerCacheOwnWrite(t *testing.T) {
-	counter := NewLocalChangeCounter()
+	counter := newLocalCounter()
 	c := newCustomerCache(100, counter)
 	c.put(c.ticket("Customer:1"), cached("Customer:1", "P"))
 	stale := c.ticket("Customer:2")
-	c.changed([]string{"Customer:1"}, counter)
+	c.changed([]string{"Customer:1"})
 	if c.get("P", "Customer:1") != nil {
 		t.Error("changed customer still cached")
 	}
@@ -101,7 +102,7 @@ func TestCustomerCacheOwnWrite(t *testing.T) {
 		t.Error("a read after the write was not kept")
 	}
 	// Two writes of this process in a row do not empty the cache.
-	c.changed([]string{"Customer:3"}, counter)
+	c.changed([]string{"Customer:3"})
 	if c.get("P", "Customer:2") == nil {
 		t.Error("an unrelated write emptied the cache")
 	}
@@ -110,7 +111,7 @@ func TestCustomerCacheOwnWrite(t *testing.T) {
 // Another process's write (an advance of the shared counter this cache did not make) empties
 // the cache at the next read, and a read in flight across it keeps nothing.
 func TestCustomerCacheOtherProcessWrite(t *testing.T) {
-	counter := NewLocalChangeCounter()
+	counter := newLocalCounter()
 	c := newCustomerCache(100, counter)
 	c.put(c.ticket("Customer:1"), cached("Customer:1", "P"))
 	inFlight := c.ticket("Customer:2")
@@ -122,14 +123,14 @@ func TestCustomerCacheOtherProcessWrite(t *testing.T) {
 	// Both at once: this process's write finds the counter moved by two and empties all.
 	c.put(c.ticket("Customer:1"), cached("Customer:1", "P"))
 	counter.Add()
-	c.changed([]string{"Customer:9"}, counter)
+	c.changed([]string{"Customer:9"})
 	if c.get("P", "Customer:1") != nil {
 		t.Error("entry survived a write of another process noticed by a write of this one")
 	}
 }
 
 func TestCustomerCacheBounded(t *testing.T) {
-	c := newCustomerCache(cacheShards*4, NewLocalChangeCounter())
+	c := newCustomerCache(cacheShards*4, newLocalCounter())
 	for i := range 10000 {
 		id := fmt.Sprintf("Customer:%d", i)
 		c.put(c.ticket(id), cached(id, "P"))
@@ -144,7 +145,7 @@ func TestCustomerCacheBounded(t *testing.T) {
 }
 
 func TestCustomerCacheEntriesExpire(t *testing.T) {
-	c := newCustomerCache(100, NewLocalChangeCounter())
+	c := newCustomerCache(100, newLocalCounter())
 	old := c.ticket("Customer:1")
 	old.at -= cacheTTL + time.Second
 	c.put(old, cached("Customer:1", "P"))
@@ -156,3 +157,11 @@ func TestCustomerCacheEntriesExpire(t *testing.T) {
 		t.Error("a fresh entry was not served")
 	}
 }
+
+// localCounter is a ChangeCounter held in this process, standing in for the shared file.
+type localCounter struct{ n atomic.Uint64 }
+
+func (l *localCounter) Load() uint64 { return l.n.Load() }
+func (l *localCounter) Add() uint64  { return l.n.Add(1) }
+
+func newLocalCounter() ChangeCounter { return &localCounter{} }

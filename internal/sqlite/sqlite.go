@@ -103,10 +103,15 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	}
 	st := sqlstore.New(write, read, Dialect)
 	gc := newGroupCommitter(write)
-	st.Begin, st.OnClose = gc.run, gc.close
+	st.Begin = gc.run
+	st.OnClose = func() {
+		gc.close()
+		if counter != nil {
+			counter.close()
+		}
+	}
 	if counter != nil {
 		st.Changes = counter
-		st.OnClose = func() { gc.close(); counter.close() }
 	}
 	return st, nil
 }
